@@ -1,0 +1,64 @@
+# Front door over CMake. Every target installs missing Debian packages first (quick when present).
+#   make run            build Release and start `corral serve`
+#   make test           build and run every test (ctest), ending with ctest's summary line
+#   make asan           the test suite built with AddressSanitizer + UndefinedBehaviorSanitizer
+#   make install PREFIX=DIR
+#   make format / make format-check / make bench
+#   make test LABEL=unit  runs only tests with that ctest label (unit, e2e, reference, slow)
+
+BUILD_DIR ?= build/release
+ASAN_DIR  ?= build/asan
+PREFIX    ?= /usr/local
+JOBS      ?= $(shell nproc)
+LABEL     ?=
+CTEST_ARGS ?= --output-on-failure -j $(JOBS) $(if $(LABEL),-L $(LABEL),)
+SERVE_ARGS ?=
+
+CMAKE_CONFIGURE = cmake -G Ninja -S . -Wno-dev
+
+.PHONY: all deps reference build run test asan install format format-check bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+reference: deps
+	@tools/reference/install.sh >/dev/null
+
+$(BUILD_DIR)/build.ninja:
+	$(CMAKE_CONFIGURE) -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	$(BUILD_DIR)/corral serve $(SERVE_ARGS)
+
+test: build reference
+	cd $(BUILD_DIR) && ctest $(CTEST_ARGS)
+
+$(ASAN_DIR)/build.ninja:
+	$(CMAKE_CONFIGURE) -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DCORRAL_SANITIZE=ON
+
+asan: deps reference $(ASAN_DIR)/build.ninja
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	cd $(ASAN_DIR) && ctest $(CTEST_ARGS) -LE slow
+
+install: build
+	cmake --install $(BUILD_DIR) --prefix $(abspath $(PREFIX))
+
+FORMAT_FILES = $(shell git ls-files '*.cc' '*.cpp' '*.h' 2>/dev/null)
+
+format: deps
+	clang-format -i $(FORMAT_FILES)
+
+format-check: deps
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+bench: build
+	cmake --build $(BUILD_DIR) --target corral_benchmarks -j $(JOBS)
+	$(BUILD_DIR)/corral_benchmarks
+
+clean:
+	rm -rf build

@@ -1,0 +1,19 @@
+// Small string helpers shared by every layer. Nothing clever.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace corral {
+
+std::string_view TrimSpace(std::string_view s);
+std::vector<std::string> Split(std::string_view s, char sep);
+bool StartsWith(std::string_view s, std::string_view prefix);
+bool EndsWith(std::string_view s, std::string_view suffix);
+std::string ToLower(std::string_view s);
+
+// Levenshtein distance, for "did you mean" suggestions.
+size_t EditDistance(std::string_view a, std::string_view b);
+
+}  // namespace corral

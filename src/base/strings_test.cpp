@@ -1,0 +1,37 @@
+#include "base/strings.h"
+
+#include <gtest/gtest.h>
+
+namespace corral {
+namespace {
+
+TEST(StringsTest, TrimSpace) {
+  EXPECT_EQ(TrimSpace("  a b \t\n"), "a b");
+  EXPECT_EQ(TrimSpace("   "), "");
+  EXPECT_EQ(TrimSpace(""), "");
+}
+
+TEST(StringsTest, SplitKeepsEmptyFields) {
+  EXPECT_EQ(Split("a,,b", ','), (std::vector<std::string>{"a", "", "b"}));
+  EXPECT_EQ(Split("", ','), (std::vector<std::string>{""}));
+  EXPECT_EQ(Split("x,", ','), (std::vector<std::string>{"x", ""}));
+}
+
+TEST(StringsTest, PrefixSuffixLower) {
+  EXPECT_TRUE(StartsWith("sha256-abc", "sha256-"));
+  EXPECT_FALSE(StartsWith("sha", "sha256-"));
+  EXPECT_TRUE(EndsWith("model.gguf", ".gguf"));
+  EXPECT_FALSE(EndsWith("gguf", ".gguf"));
+  EXPECT_EQ(ToLower("Q4_K_M"), "q4_k_m");
+}
+
+TEST(StringsTest, EditDistance) {
+  EXPECT_EQ(EditDistance("serve", "serve"), 0u);
+  EXPECT_EQ(EditDistance("serv", "serve"), 1u);
+  EXPECT_EQ(EditDistance("srvee", "serve"), 2u);
+  EXPECT_EQ(EditDistance("", "abc"), 3u);
+  EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
+}
+
+}  // namespace
+}  // namespace corral

@@ -1,0 +1,12 @@
+#include "cli/commands.h"
+
+namespace corral::cli {
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> commands = {
+      ServeCommand(),
+  };
+  return commands;
+}
+
+}  // namespace corral::cli

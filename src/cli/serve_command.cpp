@@ -1,0 +1,72 @@
+// `corral serve` (alias `start`): the HTTP server on OLLAMA_HOST until SIGINT or SIGTERM.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstring>
+#include <thread>
+
+#include "base/log.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "config/env_config.h"
+#include "server/http_server.h"
+
+namespace corral::cli {
+namespace {
+
+constexpr const char kEnvironmentHelp[] = R"(Environment Variables:
+      OLLAMA_DEBUG               Show additional debug information (e.g. OLLAMA_DEBUG=1)
+      OLLAMA_HOST                IP Address for the corral server (default 127.0.0.1:11434)
+)";
+
+int Serve(CommandIo& io) {
+  SetLogLevel(config::DebugLevel());
+  config::HostAddress address = config::Host();
+  server::Server server(server::ServerOptions{address.host, address.port});
+  if (Status s = server.Bind(); !s.ok()) {
+    io.err << "Error: " << s.message() << "\n";
+    return kExitFailure;
+  }
+
+  // SIGINT/SIGTERM are blocked in every thread and taken by one waiting thread, which asks the
+  // server to stop; Serve() then returns and the process exits 0.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);  // our own wake-up when the server stops for another reason
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::thread signal_thread([&] {
+    int received = 0;
+    sigwait(&signals, &received);
+    if (received != SIGUSR1) {
+      LOG(kInfo) << "received " << strsignal(received) << ", shutting down";
+    }
+    server.Shutdown();
+  });
+
+  Status served = server.Serve();
+  pthread_kill(signal_thread.native_handle(), SIGUSR1);
+  signal_thread.join();
+  if (!served.ok()) {
+    io.err << "Error: " << served.message() << "\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+Command ServeCommand() {
+  return Command{
+      .name = "serve",
+      .aliases = {"start"},
+      .summary = "Start corral",
+      .setup = [](CLI::App& app) -> CommandAction {
+        app.footer(kEnvironmentHelp);
+        return Serve;
+      },
+  };
+}
+
+}  // namespace corral::cli

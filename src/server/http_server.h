@@ -1,0 +1,47 @@
+// The HTTP front of `corral serve`: binds OLLAMA_HOST's address, serves the route table
+// (routes.h), logs one line per request and stops cleanly on Shutdown().
+//
+// Thread-safety: Serve() blocks on the calling thread and handles requests on a worker pool;
+// Shutdown() may be called from any thread (a signal-handling thread, a test).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+
+namespace corral::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // "" listens on every interface
+  int port = 11434;                // 0 picks a free port (tests); see Server::port()
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the listening socket. Fails with the address and the OS reason ("address already
+  // in use") so `corral serve` can say what is wrong before anything else starts.
+  Status Bind();
+
+  // The bound port; valid after a successful Bind().
+  int port() const { return bound_port_; }
+
+  // Serves until Shutdown(). Requires a successful Bind().
+  Status Serve();
+
+  // Stops accepting, lets in-flight requests finish, and makes Serve() return.
+  void Shutdown();
+
+ private:
+  struct Impl;
+  ServerOptions options_;
+  int bound_port_ = 0;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace corral::server

@@ -1,0 +1,104 @@
+#include "testing/reference.h"
+
+#include "testing/subprocess.h"
+#include "testing/testdata.h"
+
+namespace corral::testing::reference {
+namespace {
+
+Result<nlohmann::json> RunHarness(const nlohmann::json& input) {
+  std::string script = SourceDir() + "/tools/reference/llama_reference.mjs";
+  ASSIGN_OR_RETURN(ProcessResult run,
+                   RunProcess({"node", script}, {}, input.dump(), std::chrono::minutes(5)));
+  nlohmann::json output = nlohmann::json::parse(run.out, nullptr, /*allow_exceptions=*/false);
+  if (output.is_discarded()) {
+    return InternalError("reference harness exited " + std::to_string(run.exit_code) +
+                         " without JSON; stderr: " + run.err);
+  }
+  if (output.is_object() && output.contains("error") && !output.contains("responses")) {
+    return UnavailableError("reference harness: " + output["error"].get<std::string>());
+  }
+  return output;
+}
+
+Status ErrorOf(const nlohmann::json& response) {
+  if (response.is_object() && response.contains("error")) {
+    return InvalidArgumentError("reference harness: " + response["error"].get<std::string>());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<nlohmann::json> Call(const nlohmann::json& request) {
+  ASSIGN_OR_RETURN(nlohmann::json response, RunHarness(request));
+  RETURN_IF_ERROR(ErrorOf(response));
+  return response;
+}
+
+Result<std::vector<nlohmann::json>> CallMany(const std::vector<nlohmann::json>& requests) {
+  ASSIGN_OR_RETURN(nlohmann::json output, RunHarness(nlohmann::json{{"requests", requests}}));
+  std::vector<nlohmann::json> responses;
+  for (const nlohmann::json& r : output["responses"]) {
+    RETURN_IF_ERROR(ErrorOf(r));
+    responses.push_back(r);
+  }
+  return responses;
+}
+
+Result<std::vector<int32_t>> Tokenize(const std::string& model, const std::string& text,
+                                      bool add_special, bool parse_special) {
+  ASSIGN_OR_RETURN(nlohmann::json r, Call({{"op", "tokenize"},
+                                           {"model", model},
+                                           {"text", text},
+                                           {"add_special", add_special},
+                                           {"parse_special", parse_special}}));
+  return r["tokens"].get<std::vector<int32_t>>();
+}
+
+Result<std::string> Detokenize(const std::string& model, const std::vector<int32_t>& tokens,
+                               bool special) {
+  ASSIGN_OR_RETURN(
+      nlohmann::json r,
+      Call({{"op", "detokenize"}, {"model", model}, {"tokens", tokens}, {"special", special}}));
+  return r["text"].get<std::string>();
+}
+
+Result<Continuation> Greedy(const std::string& model, const std::string& text, int n_predict) {
+  ASSIGN_OR_RETURN(
+      nlohmann::json r,
+      Call({{"op", "greedy"}, {"model", model}, {"text", text}, {"n_predict", n_predict}}));
+  return Continuation{r["prompt"].get<std::vector<int32_t>>(),
+                      r["tokens"].get<std::vector<int32_t>>(), r["text"].get<std::string>()};
+}
+
+Result<std::vector<TopLogprobs>> NextTokenLogprobs(const std::string& model,
+                                                   const std::vector<int32_t>& tokens,
+                                                   const std::vector<int>& positions, int top_n) {
+  ASSIGN_OR_RETURN(nlohmann::json r, Call({{"op", "logprobs"},
+                                           {"model", model},
+                                           {"tokens", tokens},
+                                           {"positions", positions},
+                                           {"top_n", top_n}}));
+  std::vector<TopLogprobs> out;
+  for (const nlohmann::json& p : r["positions"]) {
+    TopLogprobs entry;
+    entry.position = p["position"].get<int>();
+    for (const nlohmann::json& pair : p["top"]) {
+      // null: the probability underflowed to 0 in float32.
+      double logprob =
+          pair[1].is_null() ? -std::numeric_limits<double>::infinity() : pair[1].get<double>();
+      entry.top.emplace_back(pair[0].get<int32_t>(), logprob);
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+Result<Embedding> Embed(const std::string& model, const std::string& text) {
+  ASSIGN_OR_RETURN(nlohmann::json r, Call({{"op", "embed"}, {"model", model}, {"text", text}}));
+  return Embedding{r["embedding"].get<std::vector<float>>(),
+                   r["normalized"].get<std::vector<float>>()};
+}
+
+}  // namespace corral::testing::reference
