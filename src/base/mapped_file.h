@@ -1,0 +1,34 @@
+// A read-only memory mapping of a whole file: the weights are used in place, never copied.
+// Thread-safe to read from any thread once opened.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "base/status.h"
+
+namespace corral {
+
+class MappedFile {
+ public:
+  // Maps `path` read-only (MAP_PRIVATE). An empty file maps to an empty span.
+  static Result<std::unique_ptr<MappedFile>> Open(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  std::span<const uint8_t> bytes() const { return {data_, size_}; }
+  const std::string& path() const { return path_; }
+
+ private:
+  MappedFile(std::string path, const uint8_t* data, size_t size)
+      : path_(std::move(path)), data_(data), size_(size) {}
+  std::string path_;
+  const uint8_t* data_;  // [size_]; nullptr when size_ is 0
+  size_t size_;
+};
+
+}  // namespace corral
