@@ -16,7 +16,10 @@ SERVE_ARGS ?=
 
 CMAKE_CONFIGURE = cmake -G Ninja -S . -Wno-dev
 
-.PHONY: all deps reference build run test asan install format format-check bench clean
+FUZZ_DIR  ?= build/fuzz
+FUZZ_SECONDS ?= 600
+
+.PHONY: all deps reference build run test asan fuzz install format format-check bench clean
 
 all: build
 
@@ -44,6 +47,19 @@ $(ASAN_DIR)/build.ninja:
 asan: deps reference $(ASAN_DIR)/build.ninja
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	cd $(ASAN_DIR) && ctest $(CTEST_ARGS) -LE slow
+
+# libFuzzer on the GGUF reader under ASan + UBSan for FUZZ_SECONDS; findings land in
+# $(FUZZ_DIR)/findings and fail the target.
+fuzz: deps
+	scripts/install-deps.sh fuzz
+	CC=clang CXX=clang++ $(CMAKE_CONFIGURE) -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCORRAL_SANITIZE=ON -DCORRAL_FUZZ=ON -DCORRAL_BUILD_TESTS=OFF
+	cmake --build $(FUZZ_DIR) --target gguf_reader_fuzz make_fuzz_seeds -j $(JOBS)
+	mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/findings
+	$(FUZZ_DIR)/tests/fuzz/make_fuzz_seeds $(FUZZ_DIR)/corpus
+	$(FUZZ_DIR)/tests/fuzz/gguf_reader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+	  -rss_limit_mb=2048 -timeout=10 -artifact_prefix=$(FUZZ_DIR)/findings/ -print_final_stats=1 \
+	  $(FUZZ_DIR)/corpus
 
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(abspath $(PREFIX))

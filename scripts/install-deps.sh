@@ -15,6 +15,11 @@ packages=(
   nodejs npm
 )
 
+# `install-deps.sh fuzz` adds clang and its sanitizer/libFuzzer runtimes for `make fuzz`.
+if [ "${1:-}" = fuzz ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
