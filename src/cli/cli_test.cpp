@@ -2,7 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "gguf/gguf_writer.h"
 
 namespace corral::cli {
 namespace {
@@ -73,6 +79,44 @@ TEST(CliTest, UnknownFlagsExit2) {
   EXPECT_EQ(verb.code, kExitUsage);
   EXPECT_NE(verb.err.find("--frob"), std::string::npos) << verb.err;
   EXPECT_NE(verb.err.find("corral serve --help"), std::string::npos) << verb.err;
+}
+
+TEST(CliTest, GgufListsMetadataAndTensors) {
+  gguf::GgufWriter w;
+  ASSERT_TRUE(w.Set("general.architecture", gguf::MetaValue::String("llama")).ok());
+  ASSERT_TRUE(w.Set("llama.block_count", gguf::MetaValue::U32(5)).ok());
+  std::vector<uint8_t> data(2 * 34);
+  ASSERT_TRUE(w.AddTensor("blk.0.attn_q.weight", gguf::GgmlType::kQ8_0, {32, 2}, data).ok());
+  std::string path = (std::filesystem::temp_directory_path() /
+                      ("corral-cli-" + std::to_string(getpid()) + ".gguf"))
+                         .string();
+  ASSERT_TRUE(w.Write(path).ok());
+
+  CliRun text = Cli({"gguf", path});
+  EXPECT_EQ(text.code, kExitOk) << text.err;
+  EXPECT_NE(text.out.find("tensors:    1 (68 B)"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("general.architecture  string  \"llama\""), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("blk.0.attn_q.weight  q8_0     [32, 2]"), std::string::npos) << text.out;
+
+  CliRun json = Cli({"gguf", "--json", path});
+  EXPECT_EQ(json.code, kExitOk) << json.err;
+  nlohmann::json j = nlohmann::json::parse(json.out);
+  EXPECT_EQ(j["version"], 3);
+  EXPECT_EQ(j["metadata"]["llama.block_count"], 5);
+  EXPECT_EQ(j["tensors"][0]["type"], "q8_0");
+  EXPECT_EQ(j["tensors"][0]["shape"], nlohmann::json::array({32, 2}));
+  EXPECT_EQ(j["tensors"][0]["bytes"], 68);
+  std::filesystem::remove(path);
+}
+
+TEST(CliTest, GgufErrors) {
+  CliRun missing = Cli({"gguf", "/nonexistent.gguf"});
+  EXPECT_EQ(missing.code, kExitFailure);
+  EXPECT_EQ(missing.err, "Error: open /nonexistent.gguf: no such file\n");
+  CliRun no_arg = Cli({"gguf"});
+  EXPECT_EQ(no_arg.code, kExitUsage);
+  EXPECT_NE(no_arg.err.find("FILE is required"), std::string::npos) << no_arg.err;
 }
 
 }  // namespace

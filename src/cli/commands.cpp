@@ -4,6 +4,7 @@ namespace corral::cli {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
+      GgufCommand(),
       ServeCommand(),
   };
   return commands;

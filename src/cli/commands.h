@@ -31,6 +31,7 @@ struct Command {
 const std::vector<Command>& Commands();
 
 // Factories, one per verb file.
+Command GgufCommand();
 Command ServeCommand();
 
 }  // namespace corral::cli
