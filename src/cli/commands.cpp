@@ -5,6 +5,7 @@ namespace corral::cli {
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       GgufCommand(),
+      QuantizeCommand(),
       ServeCommand(),
   };
   return commands;

@@ -32,6 +32,7 @@ const std::vector<Command>& Commands();
 
 // Factories, one per verb file.
 Command GgufCommand();
+Command QuantizeCommand();
 Command ServeCommand();
 
 }  // namespace corral::cli
