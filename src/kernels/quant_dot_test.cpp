@@ -1,0 +1,127 @@
+// Every level's quantized dot kernels against the scalar reference (tensor::VecDotRef) over
+// block counts from 0 to past two vector widths, odd counts, and unaligned buffers; and
+// MatVec against per-row reference dots.
+#include "kernels/quant_dot.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "kernels/matmul.h"
+#include "tensor/dequantize.h"
+#include "tensor/quantize.h"
+#include "tensor/vec_dot_ref.h"
+
+namespace corral::kernels {
+namespace {
+
+using gguf::GgmlType;
+
+constexpr GgmlType kTypes[] = {
+    GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16, GgmlType::kQ4_0,   GgmlType::kQ4_1,
+    GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ8_0, GgmlType::kQ2_K,   GgmlType::kQ3_K,
+    GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kIQ4_NL, GgmlType::kIQ4_XS};
+
+struct Rows {
+  std::vector<uint8_t> weights;      // quantized weight row, stored at offset 1 (unaligned)
+  std::vector<uint8_t> activations;  // quantized activation row, at offset 1
+  double magnitude = 0;              // Σ|w_i·a_i| of the dequantized values: the error scale
+};
+
+Rows MakeRows(GgmlType type, int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> gauss(0.f, 1.f);
+  std::vector<float> w(n), x(n);
+  for (float& v : w) v = gauss(rng);
+  for (float& v : x) v = gauss(rng) * 3.0f;
+  Rows rows;
+  size_t wb = gguf::RowBytes(type, n);
+  size_t ab = ActivationBytes(type, n);
+  rows.weights.assign(wb + 1, 0);
+  rows.activations.assign(ab + 1, 0);
+  if (n > 0) {
+    tensor::QuantizeRow(type, w.data(), rows.weights.data() + 1, n);
+    QuantizeActivation(type, x.data(), n, rows.activations.data() + 1);
+    std::vector<float> wd(n), xd(n);
+    tensor::DequantizeRow(type, rows.weights.data() + 1, wd.data(), n);
+    GgmlType at = tensor::Traits(type).vec_dot_type;
+    tensor::DequantizeRow(at, rows.activations.data() + 1, xd.data(), n);
+    for (int64_t i = 0; i < n; ++i) rows.magnitude += std::abs(double(wd[i]) * xd[i]);
+  }
+  return rows;
+}
+
+TEST(QuantDotTest, EveryLevelMatchesTheReference) {
+  for (CpuLevel level : kAllCpuLevels) {
+    if (!HostSupports(level)) {
+      std::printf("skipping level %s: not supported by this CPU\n",
+                  std::string(CpuLevelName(level)).c_str());
+      continue;
+    }
+    const QuantDotTable& table = QuantDotsFor(level);
+    for (GgmlType type : kTypes) {
+      const int64_t block =
+          std::max<int64_t>(gguf::TypeInfo(type).block_size,
+                            gguf::TypeInfo(tensor::Traits(type).vec_dot_type).block_size);
+      // 0..9 blocks covers 0 to past two 256-bit vectors' worth of 32-element blocks, and the
+      // 256-element super-blocks up to 9; 37 is a large odd count.
+      for (int64_t blocks : {0, 1, 2, 3, 4, 5, 7, 8, 9, 37}) {
+        const int64_t n = blocks * block;
+        for (uint32_t seed : {1u, 2u}) {
+          Rows rows = MakeRows(type, n, seed * 7919u + static_cast<uint32_t>(n));
+          float want =
+              tensor::VecDotRef(type, rows.weights.data() + 1, rows.activations.data() + 1, n);
+          float got = table.For(type)(rows.weights.data() + 1, rows.activations.data() + 1, n);
+          double tolerance = 2e-6 * rows.magnitude + 1e-6;
+          EXPECT_NEAR(got, want, tolerance)
+              << CpuLevelName(level) << " " << gguf::TypeInfo(type).name << " n=" << n;
+        }
+      }
+    }
+  }
+}
+
+TEST(QuantDotTest, SimdLevelsHaveNativeHotKernels) {
+  for (CpuLevel level : {CpuLevel::kAvx2, CpuLevel::kAvx512}) {
+    if (!HostSupports(level)) continue;
+    const QuantDotTable& table = QuantDotsFor(level);
+    for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+      EXPECT_TRUE(table.IsNative(type)) << CpuLevelName(level) << " " << gguf::TypeInfo(type).name;
+    }
+  }
+  EXPECT_FALSE(QuantDotsFor(CpuLevel::kScalar).IsNative(GgmlType::kQ4_K));
+}
+
+TEST(MatVecTest, MatchesPerRowReference) {
+  const int64_t n_rows = 37, n_cols = 512;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> gauss(0.f, 1.f);
+  std::vector<float> x(n_cols);
+  for (float& v : x) v = gauss(rng);
+  for (GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kF32}) {
+    size_t row_bytes = gguf::RowBytes(type, n_cols);
+    std::vector<uint8_t> w(row_bytes * n_rows);
+    std::vector<float> row(n_cols);
+    for (int64_t r = 0; r < n_rows; ++r) {
+      for (float& v : row) v = gauss(rng);
+      tensor::QuantizeRow(type, row.data(), w.data() + r * row_bytes, n_cols);
+    }
+    std::vector<uint8_t> xq(ActivationBytes(type, n_cols));
+    QuantizeActivation(type, x.data(), n_cols, xq.data());
+    for (int threads : {1, 2, 3}) {
+      ThreadPool pool(threads);
+      std::vector<float> y(n_rows, -1.f);
+      MatVec(QuantDots(), type, w.data(), row_bytes, xq.data(), y.data(), n_rows, n_cols, pool);
+      for (int64_t r = 0; r < n_rows; ++r) {
+        float want = tensor::VecDotRef(type, w.data() + r * row_bytes, xq.data(), n_cols);
+        EXPECT_NEAR(y[r], want, 1e-4 * (std::abs(want) + 10))
+            << gguf::TypeInfo(type).name << " row " << r;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace corral::kernels

@@ -1,0 +1,59 @@
+#include "llamacpp_ggml.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "kernels/cpu_features.h"
+
+namespace corral::bench {
+namespace {
+
+std::string ReferenceDir() {
+  if (const char* env = std::getenv("CORRAL_REFERENCE_DIR"); env && *env) return env;
+  std::string cache;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+    cache = xdg;
+  } else {
+    cache = std::string(std::getenv("HOME") ? std::getenv("HOME") : "/root") + "/.cache";
+  }
+  return cache + "/corral/reference/node-llama-cpp-3.21.1";
+}
+
+}  // namespace
+
+const LlamaCppKernels* LlamaCppKernels::Get(std::string* why) {
+  static LlamaCppKernels* loaded = [&]() -> LlamaCppKernels* {
+    std::string dir = ReferenceDir() + "/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64";
+    const kernels::CpuFeatures& f = kernels::HostCpuFeatures();
+    // The variant llama.cpp's own loader would score highest on this CPU.
+    const char* variant = f.avx512vnni && f.avx512bf16 ? "zen4"
+                          : f.avx512f                  ? "skylakex"
+                          : f.avx2                     ? "haswell"
+                                                       : "x64";
+    std::string path = dir + "/libggml-cpu-" + variant + ".so";
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+      *why = "llama.cpp's CPU kernels are not installed (" + path +
+             "): run tools/reference/install.sh";
+      return nullptr;
+    }
+    auto init = reinterpret_cast<void (*)()>(dlsym(handle, "ggml_cpu_init"));
+    auto traits = reinterpret_cast<const GgmlTypeTraitsCpu* (*)(int)>(
+        dlsym(handle, "ggml_get_type_traits_cpu"));
+    if (init == nullptr || traits == nullptr) {
+      *why = path + " lacks ggml_cpu_init / ggml_get_type_traits_cpu";
+      return nullptr;
+    }
+    init();  // fills ggml's fp16 tables
+    auto* k = new LlamaCppKernels();
+    k->get_traits_ = traits;
+    k->library_ = path;
+    return k;
+  }();
+  if (loaded == nullptr && why->empty()) *why = "llama.cpp's CPU kernels could not be loaded";
+  return loaded;
+}
+
+}  // namespace corral::bench

@@ -1,0 +1,39 @@
+// llama.cpp's own CPU kernels, loaded at run time from the reference install (node-llama-cpp's
+// prebuilt libggml-cpu-<arch>.so) so benchmarks can run them side by side with ours on the
+// same bytes. Only for benchmarks: nothing in Corral links or ships it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace corral::bench {
+
+// ggml's row kernel signatures (ggml-cpu.h), declared here rather than included.
+using GgmlVecDot = void (*)(int n, float* s, size_t bs, const void* x, size_t bx, const void* y,
+                            size_t by, int nrc);
+using GgmlFromFloat = void (*)(const float* x, void* y, int64_t k);
+
+struct GgmlTypeTraitsCpu {  // struct ggml_type_traits_cpu
+  GgmlFromFloat from_float;
+  GgmlVecDot vec_dot;
+  int vec_dot_type;
+  int64_t nrows;
+};
+
+class LlamaCppKernels {
+ public:
+  // Loads the library for this CPU (zen4 / skylakex / haswell / x64) from the reference folder
+  // (CORRAL_REFERENCE_DIR or ~/.cache/corral/reference/node-llama-cpp-3.21.1). Returns null
+  // and sets *why when it is not there.
+  static const LlamaCppKernels* Get(std::string* why);
+
+  const GgmlTypeTraitsCpu* Traits(int ggml_type) const { return get_traits_(ggml_type); }
+  const std::string& library() const { return library_; }
+
+ private:
+  const GgmlTypeTraitsCpu* (*get_traits_)(int) = nullptr;
+  std::string library_;
+};
+
+}  // namespace corral::bench
