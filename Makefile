@@ -64,7 +64,7 @@ fuzz: deps
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(abspath $(PREFIX))
 
-FORMAT_FILES = $(shell git ls-files '*.cc' '*.cpp' '*.h' 2>/dev/null)
+FORMAT_FILES = $(shell git ls-files '*.cc' '*.cpp' '*.h' '*.inc' 2>/dev/null)
 
 format: deps
 	clang-format -i $(FORMAT_FILES)
