@@ -30,4 +30,23 @@ void MatVec(const QuantDotTable& dots, gguf::GgmlType weight_type,
             float* y,                 // [n_rows]
             int64_t n_rows, int64_t n_cols, ThreadPool& pool);
 
+// Quantizes n_tokens rows of activations, each to ActivationBytes(weight_type, n_cols) bytes,
+// splitting the rows across `pool`.
+void QuantizeActivations(gguf::GgmlType weight_type,
+                         const float* x,  // [n_tokens, n_cols]
+                         int64_t n_tokens, int64_t n_cols,
+                         void* out,  // [n_tokens, ActivationBytes(weight_type, n_cols)]
+                         ThreadPool& pool);
+
+// Y = X · Wᵀ for a batch of tokens: y[t, r] = W[r] · x[t]. The weight rows are split across
+// `pool`; each thread walks its rows in tiles small enough to stay in cache while every token
+// of a tile of tokens is dotted with them, so a weight row is read from memory once per token
+// tile rather than once per token.
+void MatMul(const QuantDotTable& dots, gguf::GgmlType weight_type,
+            const void* weights,  // [n_rows, row_bytes]
+            size_t row_bytes,
+            const void* x_quantized,  // [n_tokens, ActivationBytes(weight_type, n_cols)]
+            float* y,                 // [n_tokens, n_rows]
+            int64_t n_rows, int64_t n_cols, int64_t n_tokens, ThreadPool& pool);
+
 }  // namespace corral::kernels

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "kernels/matmul.h"
@@ -118,6 +120,44 @@ TEST(MatVecTest, MatchesPerRowReference) {
         float want = tensor::VecDotRef(type, w.data() + r * row_bytes, xq.data(), n_cols);
         EXPECT_NEAR(y[r], want, 1e-4 * (std::abs(want) + 10))
             << gguf::TypeInfo(type).name << " row " << r;
+      }
+    }
+  }
+}
+
+TEST(MatMulTest, MatchesPerElementReference) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> gauss(0.f, 1.f);
+  for (GgmlType type : {GgmlType::kQ4_K, GgmlType::kQ8_0, GgmlType::kF16}) {
+    for (auto [n_rows, n_cols, n_tokens] :
+         {std::tuple<int64_t, int64_t, int64_t>{5, 256, 3}, {33, 512, 40}, {70, 256, 65}}) {
+      size_t row_bytes = gguf::RowBytes(type, n_cols);
+      std::vector<uint8_t> w(row_bytes * n_rows);
+      std::vector<float> row(n_cols);
+      for (int64_t r = 0; r < n_rows; ++r) {
+        for (float& v : row) v = gauss(rng);
+        tensor::QuantizeRow(type, row.data(), w.data() + r * row_bytes, n_cols);
+      }
+      std::vector<float> x(n_tokens * n_cols);
+      for (float& v : x) v = gauss(rng);
+      size_t x_row = ActivationBytes(type, n_cols);
+      std::vector<uint8_t> xq(x_row * n_tokens);
+      for (int threads : {1, 2}) {
+        ThreadPool pool(threads);
+        QuantizeActivations(type, x.data(), n_tokens, n_cols, xq.data(), pool);
+        std::vector<float> y(n_tokens * n_rows, -1.f);
+        MatMul(QuantDots(), type, w.data(), row_bytes, xq.data(), y.data(), n_rows, n_cols,
+               n_tokens, pool);
+        for (int64_t t = 0; t < n_tokens; ++t) {
+          std::vector<uint8_t> single(x_row);
+          QuantizeActivation(type, x.data() + t * n_cols, n_cols, single.data());
+          ASSERT_EQ(std::memcmp(single.data(), xq.data() + t * x_row, x_row), 0) << "token " << t;
+          for (int64_t r = 0; r < n_rows; ++r) {
+            float want = tensor::VecDotRef(type, w.data() + r * row_bytes, single.data(), n_cols);
+            ASSERT_NEAR(y[t * n_rows + r], want, 1e-4 * (std::abs(want) + 10))
+                << gguf::TypeInfo(type).name << " token " << t << " row " << r;
+          }
+        }
       }
     }
   }
