@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "kernels/matmul.h"
-#include "llamacpp_ggml.h"
 #include "tensor/quantize.h"
+#include "testing/llamacpp_ggml.h"
 
 namespace corral::kernels {
 namespace {
@@ -67,13 +67,13 @@ void BM_MatMul(benchmark::State& state) {
 void BM_MatMulLlamaCpp(benchmark::State& state) {
   const auto type = static_cast<GgmlType>(state.range(0));
   std::string why;
-  const bench::LlamaCppKernels* ggml = bench::LlamaCppKernels::Get(&why);
+  const testing::LlamaCppKernels* ggml = testing::LlamaCppKernels::Get(&why);
   if (ggml == nullptr) {
     state.SkipWithError(why.c_str());
     return;
   }
-  const bench::GgmlTypeTraitsCpu* traits = ggml->Traits(static_cast<int>(type));
-  const bench::GgmlTypeTraitsCpu* act = ggml->Traits(traits->vec_dot_type);
+  const testing::GgmlTypeTraitsCpu* traits = ggml->Traits(static_cast<int>(type));
+  const testing::GgmlTypeTraitsCpu* act = ggml->Traits(traits->vec_dot_type);
   const Problem& p = GetProblem(type);
   ThreadPool pool(2);
   const size_t x_row = gguf::RowBytes(static_cast<GgmlType>(traits->vec_dot_type), kCols);

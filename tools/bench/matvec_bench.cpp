@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "kernels/matmul.h"
-#include "llamacpp_ggml.h"
 #include "tensor/quantize.h"
+#include "testing/llamacpp_ggml.h"
 
 namespace corral::kernels {
 namespace {
@@ -101,13 +101,13 @@ void BM_MatVecLlamaCpp(benchmark::State& state) {
   const auto type = static_cast<GgmlType>(state.range(0));
   const int threads = static_cast<int>(state.range(1));
   std::string why;
-  const bench::LlamaCppKernels* ggml = bench::LlamaCppKernels::Get(&why);
+  const testing::LlamaCppKernels* ggml = testing::LlamaCppKernels::Get(&why);
   if (ggml == nullptr) {
     state.SkipWithError(why.c_str());
     return;
   }
-  const bench::GgmlTypeTraitsCpu* traits = ggml->Traits(static_cast<int>(type));
-  const bench::GgmlTypeTraitsCpu* act = ggml->Traits(traits->vec_dot_type);
+  const testing::GgmlTypeTraitsCpu* traits = ggml->Traits(static_cast<int>(type));
+  const testing::GgmlTypeTraitsCpu* act = ggml->Traits(traits->vec_dot_type);
   const Fixture& f = GetFixture(type);
   std::vector<float> x(kCols);
   std::mt19937 rng(5);

@@ -1,13 +1,14 @@
-// llama.cpp's own CPU kernels, loaded at run time from the reference install (node-llama-cpp's
-// prebuilt libggml-cpu-<arch>.so) so benchmarks can run them side by side with ours on the
-// same bytes. Only for benchmarks: nothing in Corral links or ships it.
+// llama.cpp's own ggml libraries, loaded at run time from the reference install
+// (node-llama-cpp's prebuilt libggml-base.so and libggml-cpu-<arch>.so), so tests can compare
+// our quantized bytes with ggml's and benchmarks can run its kernels side by side with ours on
+// the same bytes. Only for tests and benchmarks: nothing in Corral links or ships it.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
-namespace corral::bench {
+namespace corral::testing {
 
 // ggml's row kernel signatures (ggml-cpu.h), declared here rather than included.
 using GgmlVecDot = void (*)(int n, float* s, size_t bs, const void* x, size_t bx, const void* y,
@@ -29,11 +30,18 @@ class LlamaCppKernels {
   static const LlamaCppKernels* Get(std::string* why);
 
   const GgmlTypeTraitsCpu* Traits(int ggml_type) const { return get_traits_(ggml_type); }
+  // ggml_quantize_chunk: what llama-quantize writes (no importance matrix here).
+  size_t QuantizeChunk(int ggml_type, const float* src, void* dst, int64_t n_rows,
+                       int64_t n_per_row) const {
+    return quantize_chunk_(ggml_type, src, dst, 0, n_rows, n_per_row, nullptr);
+  }
   const std::string& library() const { return library_; }
 
  private:
   const GgmlTypeTraitsCpu* (*get_traits_)(int) = nullptr;
+  size_t (*quantize_chunk_)(int, const float*, void*, int64_t, int64_t, int64_t,
+                            const float*) = nullptr;
   std::string library_;
 };
 
-}  // namespace corral::bench
+}  // namespace corral::testing

@@ -1,13 +1,11 @@
-#include "llamacpp_ggml.h"
+#include "testing/llamacpp_ggml.h"
 
 #include <dlfcn.h>
 
 #include <cstdlib>
 #include <filesystem>
 
-#include "kernels/cpu_features.h"
-
-namespace corral::bench {
+namespace corral::testing {
 namespace {
 
 std::string ReferenceDir() {
@@ -26,12 +24,12 @@ std::string ReferenceDir() {
 const LlamaCppKernels* LlamaCppKernels::Get(std::string* why) {
   static LlamaCppKernels* loaded = [&]() -> LlamaCppKernels* {
     std::string dir = ReferenceDir() + "/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64";
-    const kernels::CpuFeatures& f = kernels::HostCpuFeatures();
     // The variant llama.cpp's own loader would score highest on this CPU.
-    const char* variant = f.avx512vnni && f.avx512bf16 ? "zen4"
-                          : f.avx512f                  ? "skylakex"
-                          : f.avx2                     ? "haswell"
-                                                       : "x64";
+    const char* variant =
+        __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16") ? "zen4"
+        : __builtin_cpu_supports("avx512f")                                          ? "skylakex"
+        : __builtin_cpu_supports("avx2")                                             ? "haswell"
+                                                                                     : "x64";
     std::string path = dir + "/libggml-cpu-" + variant + ".so";
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
@@ -46,9 +44,21 @@ const LlamaCppKernels* LlamaCppKernels::Get(std::string* why) {
       *why = path + " lacks ggml_cpu_init / ggml_get_type_traits_cpu";
       return nullptr;
     }
+    // libggml-cpu depends on libggml-base, so it is loaded now; find its quantizer there.
+    void* base = dlopen((dir + "/libggml-base.so").c_str(), RTLD_NOW | RTLD_LOCAL);
+    auto quantize =
+        base == nullptr
+            ? nullptr
+            : reinterpret_cast<size_t (*)(int, const float*, void*, int64_t, int64_t, int64_t,
+                                          const float*)>(dlsym(base, "ggml_quantize_chunk"));
+    if (quantize == nullptr) {
+      *why = dir + "/libggml-base.so lacks ggml_quantize_chunk";
+      return nullptr;
+    }
     init();  // fills ggml's fp16 tables
     auto* k = new LlamaCppKernels();
     k->get_traits_ = traits;
+    k->quantize_chunk_ = quantize;
     k->library_ = path;
     return k;
   }();
@@ -56,4 +66,4 @@ const LlamaCppKernels* LlamaCppKernels::Get(std::string* why) {
   return loaded;
 }
 
-}  // namespace corral::bench
+}  // namespace corral::testing
