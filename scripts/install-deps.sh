@@ -26,8 +26,9 @@ for p in "${packages[@]}"; do
   [ "$status" = installed ] || missing+=("$p")
 done
 
-# node and npm may come from outside Debian's packages (a machine's own Node.js install);
-# any working node >= 18 with npm serves the reference harness.
+# node and npm may come from outside Debian's packages (a machine's own Node.js install); any
+# working node >= 18 with npm serves (tools/reference/install.sh adds Node.js 20 for the
+# reference where the system one is older).
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
    node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)'; then
   filtered=()

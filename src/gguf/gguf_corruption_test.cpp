@@ -26,9 +26,10 @@ std::vector<uint8_t> ValidFile() {
   EXPECT_TRUE(w.Set("tokens", MetaValue::StringArray({"a", "bb", "ccc"})).ok());
   EXPECT_TRUE(
       w.Set("nested", MetaValue::Array(ValueType::kArray, {MetaValue::F32Array({1, 2})})).ok());
-  std::vector<uint8_t> data(2 * 34);
+  // The writer reads tensor data during WriteToBuffer, so the buffers outlive it.
+  std::vector<uint8_t> data(2 * 34), bias(12);
   EXPECT_TRUE(w.AddTensor("w", GgmlType::kQ8_0, {32, 2}, data).ok());
-  EXPECT_TRUE(w.AddTensor("b", GgmlType::kF32, {3}, std::vector<uint8_t>(12)).ok());
+  EXPECT_TRUE(w.AddTensor("b", GgmlType::kF32, {3}, bias).ok());
   return *w.WriteToBuffer();
 }
 
@@ -157,6 +158,21 @@ TEST(GgufCorruptionTest, TensorInfos) {
   nodata.Header(3, 1, 0).Tensor("t", {4}, 0, 0);
   EXPECT_NE(ParseError(nodata.bytes()).find("the tensor data section would start at byte"),
             std::string::npos);
+}
+
+TEST(GgufCorruptionTest, MisalignedTensorDataIsRefused) {
+  RawGguf raw;
+  // general.alignment 1 lets a tensor start at an odd byte.
+  raw.Header(3, 1, 1)
+      .Str("general.alignment")
+      .U32(4)
+      .U32(1)
+      .Tensor("t", {4}, 0, 1)
+      .PadTo(32)
+      .Bytes(32);
+  std::string error = ParseError(raw.bytes());
+  EXPECT_NE(error.find("tensor 't': its data at byte"), std::string::npos) << error;
+  EXPECT_NE(error.find("is not 4-byte aligned (general.alignment 1)"), std::string::npos) << error;
 }
 
 TEST(GgufCorruptionTest, EveryTruncationIsAnError) {

@@ -297,6 +297,13 @@ class GgufParser {
                                std::to_string(bytes_.size()) + " bytes)");
       }
       t.data = bytes_.data() + start;
+      // Block structs hold f16/f32 fields: their data must be at least 4-byte aligned, which
+      // GGUF's default 32-byte alignment gives every real file.
+      if (reinterpret_cast<uintptr_t>(t.data) % 4 != 0) {
+        return UnsupportedError(
+            "tensor " + Quoted(t.name) + ": its data at byte " + std::to_string(start) +
+            " is not 4-byte aligned (general.alignment " + std::to_string(file_->alignment_) + ")");
+      }
     }
     return Status::Ok();
   }

