@@ -125,17 +125,7 @@ TEST(QuantizeKlWideTest, MeanKlPerTypeOnA2048WideModel) {
                             {"positions", positions},
                             {"top_n", 512}});
   };
-  auto dist = [](const nlohmann::json& r) {
-    std::vector<std::vector<double>> out;
-    for (const nlohmann::json& p : r["positions"]) {
-      std::vector<double> lp(512, -INFINITY);
-      for (const nlohmann::json& pair : p["top"]) {
-        if (!pair[1].is_null()) lp[pair[0].get<int>()] = pair[1].get<double>();
-      }
-      out.push_back(lp);
-    }
-    return out;
-  };
+  auto dist = [](const nlohmann::json& r) { return reference::FullDistributions(r, 512); };
   auto base_r = logprobs(base);
   ASSERT_TRUE(base_r.ok()) << base_r.status().ToString();
   auto p = dist(*base_r);
@@ -154,14 +144,7 @@ TEST(QuantizeKlWideTest, MeanKlPerTypeOnA2048WideModel) {
     auto r = logprobs(out);
     ASSERT_TRUE(r.ok()) << c.type << ": " << r.status().ToString();
     auto q = dist(*r);
-    double kl_sum = 0;
-    for (size_t pos = 0; pos < p.size(); ++pos) {
-      for (int id = 0; id < 512; ++id) {
-        if (std::isinf(p[pos][id])) continue;
-        kl_sum += std::exp(p[pos][id]) * (p[pos][id] - std::max(q[pos][id], -100.0));
-      }
-    }
-    double mean_kl = kl_sum / static_cast<double>(p.size());
+    double mean_kl = reference::MeanKlDivergence(p, q);
     std::printf("quantize %-7s %7.2f MiB  mean KL %.6f nats\n", c.type,
                 std::filesystem::file_size(out) / 1048576.0, mean_kl);
     EXPECT_LT(mean_kl, c.max_kl) << c.type;

@@ -63,37 +63,19 @@ TEST(QuantizeReferenceTest, LlamaCppLoadsOurFilesAndKlStaysSmall) {
   ASSERT_TRUE(responses.ok()) << responses.status().ToString();
 
   // Full distributions (the vocabulary has 512 tokens): id -> logprob per position.
-  auto distributions = [](const nlohmann::json& r) {
-    std::vector<std::vector<double>> out;
-    for (const nlohmann::json& p : r["positions"]) {
-      std::vector<double> lp(512, -INFINITY);
-      for (const nlohmann::json& pair : p["top"]) {
-        if (!pair[1].is_null()) lp[pair[0].get<int>()] = pair[1].get<double>();
-      }
-      out.push_back(lp);
-    }
-    return out;
-  };
+  auto distributions = [](const nlohmann::json& r) { return reference::FullDistributions(r, 512); };
   auto base = distributions((*responses)[0]);
   for (size_t k = 0; k < std::size(kCases); ++k) {
     auto quant = distributions((*responses)[k + 1]);
     ASSERT_EQ(quant.size(), base.size());
-    double kl_sum = 0;
     int same_top = 0;
     for (size_t pos = 0; pos < base.size(); ++pos) {
-      double kl = 0;
-      for (int id = 0; id < 512; ++id) {
-        if (std::isinf(base[pos][id])) continue;  // p = 0 contributes nothing
-        double q = std::max(quant[pos][id], -100.0);
-        kl += std::exp(base[pos][id]) * (base[pos][id] - q);
-      }
-      kl_sum += kl;
       auto argmax = [](const std::vector<double>& v) {
         return std::max_element(v.begin(), v.end()) - v.begin();
       };
       same_top += argmax(base[pos]) == argmax(quant[pos]);
     }
-    double mean_kl = kl_sum / static_cast<double>(base.size());
+    double mean_kl = reference::MeanKlDivergence(base, quant);
     std::printf("quantize %-7s mean KL %.6f nats, same top token at %d/%zu positions\n",
                 kCases[k].type, mean_kl, same_top, base.size());
     EXPECT_LT(mean_kl, kCases[k].max_kl) << kCases[k].type;

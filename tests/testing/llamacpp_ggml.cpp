@@ -1,29 +1,18 @@
 #include "testing/llamacpp_ggml.h"
 
+#include "testing/reference.h"
+
 #include <dlfcn.h>
 
 #include <cstdlib>
 #include <filesystem>
 
 namespace corral::testing {
-namespace {
-
-std::string ReferenceDir() {
-  if (const char* env = std::getenv("CORRAL_REFERENCE_DIR"); env && *env) return env;
-  std::string cache;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
-    cache = xdg;
-  } else {
-    cache = std::string(std::getenv("HOME") ? std::getenv("HOME") : "/root") + "/.cache";
-  }
-  return cache + "/corral/reference/node-llama-cpp-3.21.1";
-}
-
-}  // namespace
 
 const LlamaCppKernels* LlamaCppKernels::Get(std::string* why) {
   static LlamaCppKernels* loaded = [&]() -> LlamaCppKernels* {
-    std::string dir = ReferenceDir() + "/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64";
+    std::string dir =
+        reference::ReferenceDir() + "/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64";
     // The variant llama.cpp's own loader would score highest on this CPU.
     const char* variant =
         __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16") ? "zen4"

@@ -1,15 +1,16 @@
 #include "testing/reference.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 
 #include "testing/subprocess.h"
 #include "testing/testdata.h"
 
 namespace corral::testing::reference {
-namespace {
+namespace {}  // namespace
 
-// The reference folder, as tools/reference/install.sh and llama_reference.mjs compute it.
 std::string ReferenceDir() {
   if (const char* env = std::getenv("CORRAL_REFERENCE_DIR"); env && *env) return env;
   std::string cache;
@@ -21,6 +22,8 @@ std::string ReferenceDir() {
   }
   return cache + "/corral/reference/node-llama-cpp-3.21.1";
 }
+
+namespace {
 
 // The Node.js 20 that install.sh fetched where the system one is older, else `node`.
 std::string NodeBinary() {
@@ -115,6 +118,33 @@ Result<std::vector<TopLogprobs>> NextTokenLogprobs(const std::string& model,
     out.push_back(std::move(entry));
   }
   return out;
+}
+
+std::vector<std::vector<double>> FullDistributions(const nlohmann::json& response, int n_vocab) {
+  std::vector<std::vector<double>> out;
+  for (const nlohmann::json& p : response["positions"]) {
+    std::vector<double> logprobs(n_vocab, -std::numeric_limits<double>::infinity());
+    for (const nlohmann::json& pair : p["top"]) {
+      int id = pair[0].get<int>();
+      if (!pair[1].is_null() && id >= 0 && id < n_vocab) logprobs[id] = pair[1].get<double>();
+    }
+    out.push_back(std::move(logprobs));
+  }
+  return out;
+}
+
+double MeanKlDivergence(const std::vector<std::vector<double>>& p,
+                        const std::vector<std::vector<double>>& q) {
+  CHECK(p.size() == q.size() && !p.empty());
+  double sum = 0;
+  for (size_t pos = 0; pos < p.size(); ++pos) {
+    CHECK(p[pos].size() == q[pos].size());
+    for (size_t id = 0; id < p[pos].size(); ++id) {
+      if (std::isinf(p[pos][id])) continue;  // p = 0 contributes nothing
+      sum += std::exp(p[pos][id]) * (p[pos][id] - std::max(q[pos][id], -100.0));
+    }
+  }
+  return sum / static_cast<double>(p.size());
 }
 
 Result<Embedding> Embed(const std::string& model, const std::string& text) {

@@ -13,6 +13,10 @@
 
 namespace corral::testing::reference {
 
+// Where tools/reference/install.sh puts node-llama-cpp: $CORRAL_REFERENCE_DIR, or
+// $XDG_CACHE_HOME (default ~/.cache)/corral/reference/node-llama-cpp-3.21.1.
+std::string ReferenceDir();
+
 // Sends one request object ({"op": ..., "model": ..., ...}) and returns the response object;
 // a response carrying "error" becomes a failed Result with that message.
 Result<nlohmann::json> Call(const nlohmann::json& request);
@@ -47,6 +51,15 @@ struct TopLogprobs {
 Result<std::vector<TopLogprobs>> NextTokenLogprobs(const std::string& model,
                                                    const std::vector<int32_t>& tokens,
                                                    const std::vector<int>& positions, int top_n);
+
+// Full next-token log-distributions from a "logprobs" response asked with top_n = n_vocab:
+// [position][token id] -> logprob (-inf where llama.cpp's probability underflowed to 0).
+std::vector<std::vector<double>> FullDistributions(const nlohmann::json& logprobs_response,
+                                                   int n_vocab);
+
+// Mean over positions of KL(p || q) in nats; q's -inf entries count as -100.
+double MeanKlDivergence(const std::vector<std::vector<double>>& p,
+                        const std::vector<std::vector<double>>& q);
 
 struct Embedding {
   std::vector<float> raw;         // the model's pooled output as llama.cpp returns it
