@@ -3,8 +3,10 @@
 // the reference install's libggml-base.so, on Gaussian, uniform, sparse and outlier-heavy rows.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 
+#include "tensor/dequantize.h"
 #include "tensor/quantize.h"
 #include "tensor/vec_dot_ref.h"
 #include "testing/llamacpp_ggml.h"
@@ -59,6 +61,47 @@ TEST(QuantizeBytesReferenceTest, EveryTypeMatchesGgml) {
           ggml->QuantizeChunk(static_cast<int>(type), x.data(), theirs.data(), n_rows, n_per_row);
       ASSERT_EQ(written, ours.size()) << gguf::TypeInfo(type).name;
       EXPECT_EQ(ours, theirs) << gguf::TypeInfo(type).name << " pattern " << kind;
+    }
+  }
+}
+
+// Our dequantizers give bit-identical floats to ggml's on the same bytes: quantized Gaussian
+// rows, and random bytes (every bit pattern of scales and quants, NaN and inf scales aside).
+TEST(QuantizeBytesReferenceTest, DequantizersMatchGgml) {
+  std::string why;
+  const LlamaCppKernels* ggml = LlamaCppKernels::Get(&why);
+  ASSERT_NE(ggml, nullptr) << why;
+  const GgmlType types[] = {GgmlType::kF16,    GgmlType::kBF16,  GgmlType::kQ4_0, GgmlType::kQ4_1,
+                            GgmlType::kQ5_0,   GgmlType::kQ5_1,  GgmlType::kQ8_0, GgmlType::kQ2_K,
+                            GgmlType::kQ3_K,   GgmlType::kQ4_K,  GgmlType::kQ5_K, GgmlType::kQ6_K,
+                            GgmlType::kIQ4_NL, GgmlType::kIQ4_XS};
+  const int64_t n = 4096;
+  std::mt19937 rng(77);
+  for (GgmlType type : types) {
+    const GgmlTypeTraits* traits = ggml->BaseTraits(static_cast<int>(type));
+    ASSERT_NE(traits, nullptr);
+    // The struct layout is declared by hand; check it against what we know of the type.
+    ASSERT_STREQ(traits->type_name, std::string(gguf::TypeInfo(type).name).c_str());
+    ASSERT_EQ(traits->blck_size, gguf::TypeInfo(type).block_size);
+    ASSERT_EQ(traits->type_size, gguf::TypeInfo(type).type_size);
+    ASSERT_NE(traits->to_float, nullptr) << traits->type_name;
+
+    std::vector<uint8_t> bytes(gguf::RowBytes(type, n));
+    for (int trial = 0; trial < 2; ++trial) {
+      if (trial == 0) {
+        std::vector<float> x = Pattern(0, n, 5u + static_cast<uint32_t>(type));
+        tensor::QuantizeRow(type, x.data(), bytes.data(), n);
+      } else {
+        for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
+        // Keep f16 scales finite: clear the top exponent bit of every 2-byte word that could
+        // be a scale (NaN and inf would compare unequal to themselves).
+        for (size_t i = 1; i < bytes.size(); i += 2) bytes[i] &= 0xBF;
+      }
+      std::vector<float> ours(n), theirs(n);
+      tensor::DequantizeRow(type, bytes.data(), ours.data(), n);
+      traits->to_float(bytes.data(), theirs.data(), n);
+      ASSERT_EQ(std::memcmp(ours.data(), theirs.data(), n * sizeof(float)), 0)
+          << traits->type_name << (trial == 0 ? " (quantized data)" : " (random bytes)");
     }
   }
 }

@@ -40,14 +40,19 @@ const LlamaCppKernels* LlamaCppKernels::Get(std::string* why) {
             ? nullptr
             : reinterpret_cast<size_t (*)(int, const float*, void*, int64_t, int64_t, int64_t,
                                           const float*)>(dlsym(base, "ggml_quantize_chunk"));
-    if (quantize == nullptr) {
-      *why = dir + "/libggml-base.so lacks ggml_quantize_chunk";
+    auto base_traits =
+        base == nullptr
+            ? nullptr
+            : reinterpret_cast<const GgmlTypeTraits* (*)(int)>(dlsym(base, "ggml_get_type_traits"));
+    if (quantize == nullptr || base_traits == nullptr) {
+      *why = dir + "/libggml-base.so lacks ggml_quantize_chunk or ggml_get_type_traits";
       return nullptr;
     }
     init();  // fills ggml's fp16 tables
     auto* k = new LlamaCppKernels();
     k->get_traits_ = traits;
     k->quantize_chunk_ = quantize;
+    k->get_base_traits_ = base_traits;
     k->library_ = path;
     return k;
   }();

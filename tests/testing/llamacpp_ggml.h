@@ -22,6 +22,16 @@ struct GgmlTypeTraitsCpu {  // struct ggml_type_traits_cpu
   int64_t nrows;
 };
 
+struct GgmlTypeTraits {  // struct ggml_type_traits (ggml.h)
+  const char* type_name;
+  int64_t blck_size;
+  int64_t blck_size_interleave;
+  size_t type_size;
+  bool is_quantized;
+  void (*to_float)(const void* x, float* y, int64_t k);
+  GgmlFromFloat from_float_ref;
+};
+
 class LlamaCppKernels {
  public:
   // Loads the library for this CPU (zen4 / skylakex / haswell / x64) from the reference folder
@@ -35,9 +45,13 @@ class LlamaCppKernels {
                        int64_t n_per_row) const {
     return quantize_chunk_(ggml_type, src, dst, 0, n_rows, n_per_row, nullptr);
   }
+  // ggml's own dequantizer for a type (ggml_get_type_traits(type)->to_float); null for types
+  // ggml converts some other way (F32).
+  const GgmlTypeTraits* BaseTraits(int ggml_type) const { return get_base_traits_(ggml_type); }
   const std::string& library() const { return library_; }
 
  private:
+  const GgmlTypeTraits* (*get_base_traits_)(int) = nullptr;
   const GgmlTypeTraitsCpu* (*get_traits_)(int) = nullptr;
   size_t (*quantize_chunk_)(int, const float*, void*, int64_t, int64_t, int64_t,
                             const float*) = nullptr;
