@@ -119,5 +119,42 @@ TEST(CliTest, GgufErrors) {
   EXPECT_NE(no_arg.err.find("FILE is required"), std::string::npos) << no_arg.err;
 }
 
+TEST(CliTest, QuantizeWritesTheRequestedTypeWithProgress) {
+  gguf::GgufWriter w;
+  ASSERT_TRUE(w.Set("general.architecture", gguf::MetaValue::String("llama")).ok());
+  std::vector<float> weights(64 * 4), norm(64, 1.0f);
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<float>(i % 17) - 8.0f;
+  auto bytes = [](const std::vector<float>& v) {
+    return std::span(reinterpret_cast<const uint8_t*>(v.data()), v.size() * sizeof(float));
+  };
+  ASSERT_TRUE(
+      w.AddTensor("blk.0.attn_q.weight", gguf::GgmlType::kF32, {64, 4}, bytes(weights)).ok());
+  ASSERT_TRUE(w.AddTensor("blk.0.attn_norm.weight", gguf::GgmlType::kF32, {64}, bytes(norm)).ok());
+  auto dir = std::filesystem::temp_directory_path() / ("corral-cliq-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::string in = (dir / "in.gguf").string(), out = (dir / "out.gguf").string();
+  ASSERT_TRUE(w.Write(in).ok());
+
+  CliRun run = Cli({"quantize", in, out, "Q8_0"});
+  EXPECT_EQ(run.code, kExitOk) << run.err;
+  EXPECT_NE(run.err.find("[1/2] blk.0.attn_norm.weight [64] f32, kept"), std::string::npos)
+      << run.err;
+  EXPECT_NE(run.err.find("[2/2] blk.0.attn_q.weight [64, 4] f32 -> q8_0"), std::string::npos)
+      << run.err;
+  EXPECT_NE(run.out.find("1 of 2 tensors converted"), std::string::npos) << run.out;
+  CliRun info = Cli({"gguf", "--json", out});
+  nlohmann::json j = nlohmann::json::parse(info.out);
+  EXPECT_EQ(j["metadata"]["general.file_type"], 7);
+  EXPECT_EQ(j["tensors"][1]["type"], "q8_0");
+
+  CliRun bad_type = Cli({"quantize", in, out, "q9_9"});
+  EXPECT_EQ(bad_type.code, kExitUsage);
+  EXPECT_NE(bad_type.err.find("unknown quantization type \"q9_9\""), std::string::npos);
+  CliRun missing = Cli({"quantize", (dir / "nope.gguf").string(), out, "q8_0"});
+  EXPECT_EQ(missing.code, kExitFailure);
+  EXPECT_NE(missing.err.find("no such file"), std::string::npos) << missing.err;
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace corral::cli
