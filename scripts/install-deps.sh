@@ -9,8 +9,8 @@ packages=(
   # libraries (see README, "Dependencies")
   nlohmann-json3-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   libcli11-dev libutf8proc-dev libpcre2-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and benchmarks (python3-jinja2: the Jinja reference the template tests compare with)
+  libgtest-dev libgmock-dev libbenchmark-dev python3-jinja2
   # the llama.cpp reference harness (node-llama-cpp from npm)
   nodejs npm
 )
