@@ -7,6 +7,7 @@ const std::vector<Command>& Commands() {
       GgufCommand(),
       QuantizeCommand(),
       ServeCommand(),
+      TokenizeCommand(),
   };
   return commands;
 }

@@ -34,5 +34,6 @@ const std::vector<Command>& Commands();
 Command GgufCommand();
 Command QuantizeCommand();
 Command ServeCommand();
+Command TokenizeCommand();
 
 }  // namespace corral::cli

@@ -18,7 +18,6 @@
 //
 // The node-llama-cpp package lives outside the source tree, in CORRAL_REFERENCE_DIR (default
 // $XDG_CACHE_HOME/corral/reference/node-llama-cpp-3.21.1); tools/reference/install.sh puts it there.
-import {readFileSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
@@ -175,7 +174,11 @@ async function answer(req) {
   }
 }
 
-const input = JSON.parse(readFileSync(0, 'utf8'));
+// Read stdin as a stream: readFileSync(0) fails with EAGAIN on a pipe once the request is
+// larger than the pipe buffer.
+const chunks = [];
+for await (const chunk of process.stdin) chunks.push(chunk);
+const input = JSON.parse(Buffer.concat(chunks).toString('utf8'));
 let output;
 if (Array.isArray(input.requests)) {
   output = {responses: []};
