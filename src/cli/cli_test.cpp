@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "gguf/gguf_writer.h"
+#include "testing/testdata.h"
 
 namespace corral::cli {
 namespace {
@@ -154,6 +155,20 @@ TEST(CliTest, QuantizeWritesTheRequestedTypeWithProgress) {
   EXPECT_EQ(missing.code, kExitFailure);
   EXPECT_NE(missing.err.find("no such file"), std::string::npos) << missing.err;
   std::filesystem::remove_all(dir);
+}
+
+TEST(CliTest, TokenizeStories) {
+  REQUIRE_SHARED_TESTDATA(model, "models/stories260K.gguf");
+  // Ids from llama.cpp (tests/reference/reference_harness_test.cpp checks the same string).
+  CliRun ids = Cli({"tokenize", "--add-special", model, "Once upon a time"});
+  EXPECT_EQ(ids.code, kExitOk) << ids.err;
+  EXPECT_EQ(ids.out, "1 403 407 261 378\n");
+  CliRun plain = Cli({"tokenize", model, "Once upon a time"});
+  EXPECT_EQ(plain.out, "403 407 261 378\n");
+  CliRun json = Cli({"tokenize", "--json", model, "Once upon a time"});
+  EXPECT_EQ(nlohmann::json::parse(json.out)["tokens"], nlohmann::json::array({403, 407, 261, 378}));
+  CliRun missing = Cli({"tokenize", "/nonexistent.gguf", "x"});
+  EXPECT_EQ(missing.code, kExitFailure);
 }
 
 }  // namespace
