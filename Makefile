@@ -54,12 +54,16 @@ fuzz: deps
 	scripts/install-deps.sh fuzz
 	CC=clang CXX=clang++ $(CMAKE_CONFIGURE) -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCORRAL_SANITIZE=ON -DCORRAL_FUZZ=ON -DCORRAL_BUILD_TESTS=OFF
-	cmake --build $(FUZZ_DIR) --target gguf_reader_fuzz make_fuzz_seeds -j $(JOBS)
-	mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/findings
+	cmake --build $(FUZZ_DIR) --target gguf_reader_fuzz make_fuzz_seeds template_fuzz -j $(JOBS)
+	mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/template-corpus $(FUZZ_DIR)/findings
 	$(FUZZ_DIR)/tests/fuzz/make_fuzz_seeds $(FUZZ_DIR)/corpus
 	$(FUZZ_DIR)/tests/fuzz/gguf_reader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
 	  -rss_limit_mb=2048 -timeout=10 -artifact_prefix=$(FUZZ_DIR)/findings/ -print_final_stats=1 \
 	  $(FUZZ_DIR)/corpus
+	cp tests/fuzz/template_seeds/* $(FUZZ_DIR)/template-corpus/
+	$(FUZZ_DIR)/tests/fuzz/template_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	  -rss_limit_mb=2048 -timeout=10 -artifact_prefix=$(FUZZ_DIR)/findings/ -print_final_stats=1 \
+	  $(FUZZ_DIR)/template-corpus
 
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(abspath $(PREFIX))

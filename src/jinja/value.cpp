@@ -44,11 +44,15 @@ Value Value::List(std::vector<Value> items, bool is_tuple) {
   return Value(std::move(data));
 }
 
+Value Value::Dict() { return Dict(DictData()); }
+
 Value Value::Dict(DictData dict) { return Value(std::make_shared<DictData>(std::move(dict))); }
 
 Value Value::Function(std::string name, NativeFunction function) {
   return Value(std::make_shared<Callable>(Callable{std::move(name), std::move(function)}));
 }
+
+Value Value::Namespace() { return Namespace(DictData()); }
 
 Value Value::Namespace(DictData attributes) {
   return Value(std::make_shared<NamespaceData>(NamespaceData{std::move(attributes)}));

@@ -19,51 +19,19 @@ namespace corral::jinja {
 
 class Value;
 
-// Lists and dicts are shared by reference, as in Python, so `ns.items.append(x)` is seen by
-// every holder of the list.
-struct ListData {
-  std::vector<Value> items;
-  bool is_tuple = false;  // prints as (a, b) instead of [a, b]
-};
-
-// Insertion-ordered string-keyed map (Python dicts keep insertion order).
-class DictData {
- public:
-  const Value* Find(std::string_view key) const;
-  Value* Find(std::string_view key);
-  void Set(std::string key, Value value);
-  const std::vector<std::pair<std::string, Value>>& entries() const { return entries_; }
-  size_t size() const { return entries_.size(); }
-
- private:
-  std::vector<std::pair<std::string, Value>> entries_;
-};
-
-// Arguments of a call from a template: positional then keyword.
-struct CallArgs {
-  std::vector<Value> positional;
-  std::vector<std::pair<std::string, Value>> keyword;
-
-  // The argument at `index` or named `name`; nullptr when absent.
-  const Value* Get(size_t index, std::string_view name) const;
-};
-
-using NativeFunction = std::function<Result<Value>(const CallArgs&)>;
-
-struct Callable {
-  std::string name;
-  NativeFunction function;
-};
-
+// Defined after Value: their members hold Values, which must be complete (clang's libstdc++
+// checks std::pair<std::string, Value> at its first use).
+struct ListData;
+class DictData;
+struct CallArgs;
+struct Callable;
 struct UndefinedValue {
   std::string hint;  // the error Jinja2 raises on misuse, e.g. "'x' is undefined"
 };
 struct NoneValue {};
-
-// A namespace() object: a dict whose attributes can be assigned with `set ns.attr = ...`.
-struct NamespaceData {
-  DictData attributes;
-};
+struct NamespaceData;
+class Value;
+using NativeFunction = std::function<Result<Value>(const CallArgs&)>;
 
 class Value {
  public:
@@ -83,9 +51,11 @@ class Value {
   static Value Float(double d) { return Value(d); }
   static Value String(std::string s) { return Value(std::move(s)); }
   static Value List(std::vector<Value> items = {}, bool is_tuple = false);
-  static Value Dict(DictData dict = {});
+  static Value Dict();
+  static Value Dict(DictData dict);
   static Value Function(std::string name, NativeFunction function);
-  static Value Namespace(DictData attributes = {});
+  static Value Namespace();
+  static Value Namespace(DictData attributes);
 
   bool is_undefined() const { return std::holds_alternative<UndefinedValue>(storage_); }
   bool is_none() const { return std::holds_alternative<NoneValue>(storage_); }
@@ -117,6 +87,45 @@ class Value {
 
  private:
   Storage storage_;
+};
+
+// Lists and dicts are shared by reference, as in Python, so `ns.items.append(x)` is seen by
+// every holder of the list.
+struct ListData {
+  std::vector<Value> items;
+  bool is_tuple = false;  // prints as (a, b) instead of [a, b]
+};
+
+// Insertion-ordered string-keyed map (Python dicts keep insertion order).
+class DictData {
+ public:
+  const Value* Find(std::string_view key) const;
+  Value* Find(std::string_view key);
+  void Set(std::string key, Value value);
+  const std::vector<std::pair<std::string, Value>>& entries() const { return entries_; }
+  size_t size() const { return entries_.size(); }
+
+ private:
+  std::vector<std::pair<std::string, Value>> entries_;
+};
+
+// Arguments of a call from a template: positional then keyword.
+struct CallArgs {
+  std::vector<Value> positional;
+  std::vector<std::pair<std::string, Value>> keyword;
+
+  // The argument at `index` or named `name`; nullptr when absent.
+  const Value* Get(size_t index, std::string_view name) const;
+};
+
+struct Callable {
+  std::string name;
+  NativeFunction function;
+};
+
+// A namespace() object: a dict whose attributes can be assigned with `set ns.attr = ...`.
+struct NamespaceData {
+  DictData attributes;
 };
 
 // Python's truth value.
