@@ -1,8 +1,8 @@
 // Dot products between a quantized weight row and an activation row quantized to the type
 // llama.cpp pairs with it (tensor::Traits(type).vec_dot_type: Q8_0 for Q4_0/Q8_0, Q8_K for the
 // K-quants, ...). One table per CPU level: the scalar level is tensor::VecDotRef; the AVX2 and
-// AVX-512 (VNNI) levels have their own kernels for the hot types and use the reference for the
-// rest. QuantDots() picks the level once, like Kernels().
+// AVX-512 (VNNI, plus AVX512_BF16 for BF16 where the CPU has it) levels have their own kernel
+// for every weight type. QuantDots() picks the level once, like Kernels().
 //
 // Every entry is stateless and thread-safe; pointers need no alignment.
 #pragma once

@@ -6,4 +6,5 @@
 
 #define CORRAL_QDOT_NS avx512_qdot
 #define CORRAL_QDOT_VNNI 1
+#define CORRAL_QDOT_AVX512 1
 #include "kernels/x86/quant_dot_x86.inc"
