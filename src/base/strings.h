@@ -1,6 +1,7 @@
 // Small string helpers shared by every layer. Nothing clever.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,9 @@ std::vector<std::string> Split(std::string_view s, char sep);
 bool StartsWith(std::string_view s, std::string_view prefix);
 bool EndsWith(std::string_view s, std::string_view suffix);
 std::string ToLower(std::string_view s);
+
+// Appends the UTF-8 encoding of a code point; values above U+10FFFF become U+FFFD.
+void AppendUtf8(uint32_t code_point, std::string* out);
 
 // Levenshtein distance, for "did you mean" suggestions.
 size_t EditDistance(std::string_view a, std::string_view b);

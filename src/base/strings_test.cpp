@@ -25,6 +25,12 @@ TEST(StringsTest, PrefixSuffixLower) {
   EXPECT_EQ(ToLower("Q4_K_M"), "q4_k_m");
 }
 
+TEST(StringsTest, AppendUtf8) {
+  std::string out;
+  for (uint32_t cp : {0x41u, 0xE9u, 0x20ACu, 0x1F600u, 0x110000u}) AppendUtf8(cp, &out);
+  EXPECT_EQ(out, "A\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\xEF\xBF\xBD");
+}
+
 TEST(StringsTest, EditDistance) {
   EXPECT_EQ(EditDistance("serve", "serve"), 0u);
   EXPECT_EQ(EditDistance("serv", "serve"), 1u);
