@@ -69,6 +69,13 @@ std::optional<GgmlType> TypeFromName(std::string_view name) {
   return std::nullopt;
 }
 
+int64_t BlockCount(GgmlType type, int64_t n_elements) {
+  const GgmlTypeInfo& info = TypeInfo(type);
+  CHECK(n_elements >= 0 && n_elements % info.block_size == 0)
+      << n_elements << " elements is not a whole number of " << info.name << " blocks";
+  return n_elements / info.block_size;
+}
+
 uint64_t RowBytes(GgmlType type, uint64_t n_elements) {
   const GgmlTypeInfo& info = TypeInfo(type);
   CHECK(n_elements % info.block_size == 0)

@@ -61,6 +61,10 @@ const GgmlTypeInfo& TypeInfo(GgmlType type);
 // Case-insensitive lookup by name ("Q4_K", "q4_k", "bf16").
 std::optional<GgmlType> TypeFromName(std::string_view name);
 
+// Blocks in `n_elements` (CHECKs it is a whole, non-negative number of blocks: callers validate
+// user and file input before).
+int64_t BlockCount(GgmlType type, int64_t n_elements);
+
 // Bytes of one row of `n_elements` (must be a multiple of the block size).
 uint64_t RowBytes(GgmlType type, uint64_t n_elements);
 

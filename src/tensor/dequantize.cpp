@@ -219,10 +219,7 @@ void DequantizeIQ4_XS(const BlockIQ4_XS* x, float* y, int64_t nb) {
 
 void DequantizeRow(gguf::GgmlType type, const void* src, float* dst, int64_t n) {
   using gguf::GgmlType;
-  const gguf::GgmlTypeInfo& info = gguf::TypeInfo(type);
-  CHECK(n >= 0 && n % info.block_size == 0)
-      << n << " elements is not a whole number of " << info.name << " blocks";
-  const int64_t nb = n / info.block_size;
+  const int64_t nb = gguf::BlockCount(type, n);
   switch (type) {
     case GgmlType::kF32:
       std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
@@ -262,7 +259,7 @@ void DequantizeRow(gguf::GgmlType type, const void* src, float* dst, int64_t n) 
     default:
       break;
   }
-  CHECK(false) << "DequantizeRow: type " << info.name << " is not supported";
+  CHECK(false) << "DequantizeRow: type " << gguf::TypeInfo(type).name << " is not supported";
 }
 
 }  // namespace corral::tensor

@@ -11,10 +11,7 @@ namespace corral::tensor {
 void QuantizeRow(gguf::GgmlType type, const float* src, void* dst, int64_t n) {
   using gguf::GgmlType;
   using namespace internal;
-  const gguf::GgmlTypeInfo& info = gguf::TypeInfo(type);
-  CHECK(n >= 0 && n % info.block_size == 0)
-      << n << " elements is not a whole number of " << info.name << " blocks";
-  const int64_t nb = n / info.block_size;
+  const int64_t nb = gguf::BlockCount(type, n);
   switch (type) {
     case GgmlType::kF32:
       std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
@@ -54,7 +51,7 @@ void QuantizeRow(gguf::GgmlType type, const float* src, void* dst, int64_t n) {
     default:
       break;
   }
-  CHECK(false) << "QuantizeRow: type " << info.name << " is not supported";
+  CHECK(false) << "QuantizeRow: type " << gguf::TypeInfo(type).name << " is not supported";
 }
 
 }  // namespace corral::tensor
