@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace corral::testing {
@@ -56,6 +57,33 @@ class LlamaCppKernels {
   size_t (*quantize_chunk_)(int, const float*, void*, int64_t, int64_t, int64_t,
                             const float*) = nullptr;
   std::string library_;
+};
+
+// llama.cpp's whole mul_mat operator, as its CPU backend runs it in a model: a one-node ggml
+// graph y = mul_mat(W, x) computed by ggml_backend_cpu with its own thread pool, so the
+// activation conversion, tinyBLAS (llamafile sgemm, F16/Q8_0/Q4_0 batches) and, with
+// `repack`, the CPU_REPACK extra buffer's interleaved GEMM (Q4_0 / Q4_K / IQ4_NL on x86) are
+// all what llama.cpp would use for the same shapes.
+class LlamaCppMatMul {
+ public:
+  // Null and *why when the library, a symbol, or (with `repack`) a repacked layout for `type`
+  // is missing. `weights` is copied (and repacked) into ggml's buffer.
+  static std::unique_ptr<LlamaCppMatMul> Create(int ggml_type, int64_t n_rows, int64_t n_cols,
+                                                int64_t n_tokens, bool repack, int n_threads,
+                                                const void* weights,  // [n_rows, row_bytes]
+                                                std::string* why);
+  ~LlamaCppMatMul();
+
+  void SetInput(const float* x);  // [n_tokens, n_cols]
+  void Compute();
+  const float* output() const;  // [n_tokens, n_rows]
+  const std::string& buffer_type() const { return buffer_type_; }
+
+ private:
+  LlamaCppMatMul() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string buffer_type_;
 };
 
 }  // namespace corral::testing

@@ -1,0 +1,408 @@
+#include "kernels/gemm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "base/check.h"
+#include "kernels/gemm_layout.h"
+#include "kernels/matmul.h"
+#include "tensor/blocks.h"
+#include "tensor/fp16.h"
+
+namespace corral::kernels {
+namespace avx512_gemm {
+void FillGemms(GemmTable* table);
+}
+
+using namespace gemm_internal;  // NOLINT: the layout structs are this file's vocabulary
+using gguf::GgmlType;
+using tensor::BlockQ4_K;
+using tensor::BlockQ6_K;
+using tensor::BlockQ8_0;
+using tensor::BlockQ8_K;
+
+namespace {
+
+int Id(GgmlType type) { return static_cast<int>(type); }
+
+// Columns per packed block for each packable type.
+int64_t PackBlockCols(GgmlType type) {
+  switch (type) {
+    case GgmlType::kQ8_0:
+      return 32;
+    case GgmlType::kQ4_K:
+    case GgmlType::kQ6_K:
+      return 256;
+    case GgmlType::kF16:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+size_t PackBlockBytes(GgmlType type) {
+  switch (type) {
+    case GgmlType::kQ8_0:
+      return sizeof(PanelQ8_0);
+    case GgmlType::kQ4_K:
+      return sizeof(PanelQ4_K);
+    case GgmlType::kQ6_K:
+      return sizeof(PanelQ6_K);
+    case GgmlType::kF16:
+      return P * sizeof(uint16_t);
+    default:
+      return 0;
+  }
+}
+
+// ---- packing (one ggml block of one row into its lane of a panel block) ----
+
+void PackRowQ8_0(const BlockQ8_0& b, int r, PanelQ8_0* out) {
+  out->d[r] = tensor::Fp16ToFp32(b.d);
+  for (int k = 0; k < 32; ++k) {
+    out->q[k / 4][r][k % 4] = static_cast<uint8_t>(b.qs[k] + 128);
+  }
+}
+
+// The 6-bit scale and min of sub-block j (engine.md §3.1).
+void ScaleMinK4(const uint8_t* q /* [12] */, int j, int* sc, int* m) {
+  if (j < 4) {
+    *sc = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *sc = (q[j + 4] & 15) | ((q[j - 4] >> 6) << 4);
+    *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+void PackRowQ4_K(const BlockQ4_K& b, int r, PanelQ4_K* out) {
+  out->d[r] = tensor::Fp16ToFp32(b.d);
+  out->dmin[r] = tensor::Fp16ToFp32(b.dmin);
+  for (int j = 0; j < 8; ++j) {
+    int sc, m;
+    ScaleMinK4(b.scales, j, &sc, &m);
+    out->sc[j][r] = static_cast<uint8_t>(sc);
+    out->m[j / 2][r][j % 2] = static_cast<int16_t>(m);
+  }
+  uint8_t v[256];  // [256] nibble values in column order
+  for (int c = 0; c < 4; ++c) {
+    for (int l = 0; l < 32; ++l) {
+      v[64 * c + l] = b.qs[32 * c + l] & 15;
+      v[64 * c + 32 + l] = b.qs[32 * c + l] >> 4;
+    }
+  }
+  for (int j = 0; j < 8; ++j) {
+    for (int i = 0; i < 4; ++i) {
+      for (int k = 0; k < 4; ++k) {
+        out->q[j][i][r][k] =
+            static_cast<uint8_t>(v[32 * j + 4 * i + k] | (v[32 * j + 16 + 4 * i + k] << 4));
+      }
+    }
+  }
+}
+
+void PackRowQ6_K(const BlockQ6_K& b, int r, PanelQ6_K* out) {
+  out->d[r] = tensor::Fp16ToFp32(b.d);
+  for (int j = 0; j < 16; ++j) out->sc[j][r] = b.scales[j];
+  for (int i = 0; i < 8; ++i) {
+    for (int k = 0; k < 2; ++k) out->m32[i][r][k] = static_cast<int16_t>(32 * b.scales[2 * i + k]);
+  }
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* ql = b.ql + 64 * h;
+    const uint8_t* qh = b.qh + 32 * h;
+    for (int l = 0; l < 32; ++l) {
+      const int e = 128 * h + l;
+      const int vals[4] = {
+          (ql[l] & 15) | (((qh[l] >> 0) & 3) << 4), (ql[l + 32] & 15) | (((qh[l] >> 2) & 3) << 4),
+          (ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4), (ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)};
+      for (int s = 0; s < 4; ++s) {
+        const int col = e + 32 * s;
+        out->q[col / 4][r][col % 4] = static_cast<uint8_t>(vals[s]);
+      }
+    }
+  }
+}
+
+void PackPanel(GgmlType type, const uint8_t* rows, size_t row_bytes, int n_valid, int64_t n_cols,
+               uint8_t* panel /* [n_blocks, PackBlockBytes] */) {
+  const int64_t nb = n_cols / PackBlockCols(type);
+  std::memset(panel, 0, static_cast<size_t>(nb) * PackBlockBytes(type));  // padding rows: zero
+  for (int r = 0; r < n_valid; ++r) {
+    const uint8_t* row = rows + static_cast<size_t>(r) * row_bytes;
+    for (int64_t b = 0; b < nb; ++b) {
+      switch (type) {
+        case GgmlType::kQ8_0:
+          PackRowQ8_0(reinterpret_cast<const BlockQ8_0*>(row)[b], r,
+                      reinterpret_cast<PanelQ8_0*>(panel) + b);
+          break;
+        case GgmlType::kQ4_K:
+          PackRowQ4_K(reinterpret_cast<const BlockQ4_K*>(row)[b], r,
+                      reinterpret_cast<PanelQ4_K*>(panel) + b);
+          break;
+        case GgmlType::kQ6_K:
+          PackRowQ6_K(reinterpret_cast<const BlockQ6_K*>(row)[b], r,
+                      reinterpret_cast<PanelQ6_K*>(panel) + b);
+          break;
+        case GgmlType::kF16: {
+          uint16_t h;
+          std::memcpy(&h, row + 2 * b, 2);
+          reinterpret_cast<uint16_t*>(panel)[b * P + r] = h;
+          break;
+        }
+        default:
+          CHECK(false);
+      }
+    }
+  }
+}
+
+// ---- per-call activation summaries ----
+
+size_t AuxRowBytes(GgmlType type, int64_t n_cols) {
+  switch (type) {
+    case GgmlType::kQ8_0:
+      return static_cast<size_t>(n_cols / 32) * sizeof(AuxQ8_0);
+    case GgmlType::kQ4_K:
+      return static_cast<size_t>(n_cols / 256) * sizeof(AuxQ4_K);
+    case GgmlType::kF16:
+      return static_cast<size_t>(n_cols) * sizeof(float);
+    default:
+      return 0;
+  }
+}
+
+void MakeAux(GgmlType type, const uint8_t* x /* [ActivationBytes] */, int64_t n_cols,
+             uint8_t* aux /* [AuxRowBytes] */) {
+  if (type == GgmlType::kQ8_0) {
+    const auto* a = reinterpret_cast<const BlockQ8_0*>(x);
+    auto* out = reinterpret_cast<AuxQ8_0*>(aux);
+    for (int64_t b = 0; b < n_cols / 32; ++b) {
+      int32_t sum = 0;
+      for (int k = 0; k < 32; ++k) sum += a[b].qs[k];
+      out[b] = {-128 * sum, tensor::Fp16ToFp32(a[b].d)};
+    }
+  } else if (type == GgmlType::kQ4_K) {
+    const auto* a = reinterpret_cast<const BlockQ8_K*>(x);
+    auto* out = reinterpret_cast<AuxQ4_K*>(aux);
+    for (int64_t b = 0; b < n_cols / 256; ++b) {
+      for (int j = 0; j < 8; ++j) {
+        out[b].s[j] = static_cast<int16_t>(a[b].bsums[2 * j] + a[b].bsums[2 * j + 1]);
+      }
+    }
+  } else if (type == GgmlType::kF16) {
+    tensor::Fp16ToFp32Row(reinterpret_cast<const uint16_t*>(x), reinterpret_cast<float*>(aux),
+                          n_cols);
+  }
+}
+
+// ---- scalar twins: the same integer sums and per-block f32 steps as the SIMD kernels ----
+
+void ScalarQ8_0(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x_row,
+                const uint8_t* aux, size_t aux_row, int n_tokens, float* out) {
+  const auto* w = reinterpret_cast<const PanelQ8_0*>(panel);
+  for (int t = 0; t < n_tokens; ++t) {
+    const auto* a = reinterpret_cast<const BlockQ8_0*>(x + t * x_row);
+    const auto* s = reinterpret_cast<const AuxQ8_0*>(aux + t * aux_row);
+    for (int r = 0; r < P; ++r) {
+      float acc = 0;
+      for (int64_t b = 0; b < n_cols / 32; ++b) {
+        int32_t sum = s[b].corr;
+        for (int k = 0; k < 32; ++k) sum += w[b].q[k / 4][r][k % 4] * a[b].qs[k];
+        acc = std::fma(static_cast<float>(sum), w[b].d[r] * s[b].d, acc);
+      }
+      out[t * P + r] = acc;
+    }
+  }
+}
+
+void ScalarQ4_K(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x_row,
+                const uint8_t* aux, size_t aux_row, int n_tokens, float* out) {
+  const auto* w = reinterpret_cast<const PanelQ4_K*>(panel);
+  for (int t = 0; t < n_tokens; ++t) {
+    const auto* a = reinterpret_cast<const BlockQ8_K*>(x + t * x_row);
+    const auto* s = reinterpret_cast<const AuxQ4_K*>(aux + t * aux_row);
+    for (int r = 0; r < P; ++r) {
+      float acc = 0;
+      for (int64_t b = 0; b < n_cols / 256; ++b) {
+        int32_t sum = 0, mins = 0;
+        for (int j = 0; j < 8; ++j) {
+          int32_t sub = 0;
+          for (int i = 0; i < 4; ++i) {
+            for (int k = 0; k < 4; ++k) {
+              const int byte = w[b].q[j][i][r][k];
+              sub += (byte & 15) * a[b].qs[32 * j + 4 * i + k];
+              sub += (byte >> 4) * a[b].qs[32 * j + 16 + 4 * i + k];
+            }
+          }
+          sum += sub * w[b].sc[j][r];
+          mins += w[b].m[j / 2][r][j % 2] * s[b].s[j];
+        }
+        acc = std::fma(static_cast<float>(sum), w[b].d[r] * a[b].d, acc);
+        acc = std::fma(-static_cast<float>(mins), w[b].dmin[r] * a[b].d, acc);
+      }
+      out[t * P + r] = acc;
+    }
+  }
+}
+
+void ScalarQ6_K(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x_row,
+                const uint8_t* /*aux*/, size_t /*aux_row*/, int n_tokens, float* out) {
+  const auto* w = reinterpret_cast<const PanelQ6_K*>(panel);
+  for (int t = 0; t < n_tokens; ++t) {
+    const auto* a = reinterpret_cast<const BlockQ8_K*>(x + t * x_row);
+    for (int r = 0; r < P; ++r) {
+      float acc = 0;
+      for (int64_t b = 0; b < n_cols / 256; ++b) {
+        int32_t sum = 0;
+        for (int j = 0; j < 16; ++j) {
+          int32_t sub = 0;
+          for (int k = 0; k < 16; ++k) {
+            const int col = 16 * j + k;
+            sub += w[b].q[col / 4][r][col % 4] * a[b].qs[col];
+          }
+          sum += sub * w[b].sc[j][r];
+          sum -= w[b].m32[j / 2][r][j % 2] * a[b].bsums[j];
+        }
+        acc = std::fma(static_cast<float>(sum), w[b].d[r] * a[b].d, acc);
+      }
+      out[t * P + r] = acc;
+    }
+  }
+}
+
+void ScalarF16(const uint8_t* panel, int64_t n_cols, const uint8_t* /*x*/, size_t /*x_row*/,
+               const uint8_t* aux, size_t aux_row, int n_tokens, float* out) {
+  const auto* w = reinterpret_cast<const uint16_t*>(panel);  // [n_cols, 16]
+  for (int t = 0; t < n_tokens; ++t) {
+    const auto* a = reinterpret_cast<const float*>(aux + t * aux_row);  // [n_cols]
+    for (int r = 0; r < P; ++r) {
+      float acc = 0;
+      for (int64_t k = 0; k < n_cols; ++k) {
+        acc = std::fma(tensor::Fp16ToFp32(w[k * P + r]), a[k], acc);
+      }
+      out[t * P + r] = acc;
+    }
+  }
+}
+
+GemmTable MakeTable(CpuLevel level) {
+  GemmTable table;
+  table.level = level;
+  auto set = [&](GgmlType type, PanelKernelFn fn) {
+    table.kernel[Id(type)] = fn;
+    table.token_tile[Id(type)] = 4;
+  };
+  set(GgmlType::kQ8_0, ScalarQ8_0);
+  set(GgmlType::kQ4_K, ScalarQ4_K);
+  set(GgmlType::kQ6_K, ScalarQ6_K);
+  set(GgmlType::kF16, ScalarF16);
+  // The AVX-512 kernels are VNNI ones; an AVX-512 CPU without VNNI keeps the scalar twins
+  // (PackingPays says false there, so the engine keeps MatMul on ggml rows).
+  if (level == CpuLevel::kAvx512 && HostCpuFeatures().avx512vnni) avx512_gemm::FillGemms(&table);
+  return table;
+}
+
+}  // namespace
+
+const GemmTable& GemmsFor(CpuLevel level) {
+  CHECK(HostSupports(level)) << "this CPU cannot run " << CpuLevelName(level) << " kernels";
+  static const GemmTable tables[] = {MakeTable(CpuLevel::kScalar), MakeTable(CpuLevel::kAvx2),
+                                     MakeTable(CpuLevel::kAvx512)};
+  return tables[static_cast<int>(level)];
+}
+
+const GemmTable& Gemms() {
+  static const GemmTable& table = GemmsFor(SelectedCpuLevel());
+  return table;
+}
+
+bool CanPack(GgmlType type) { return PackBlockCols(type) != 0; }
+
+bool PackingPays(GgmlType type) { return CanPack(type) && Gemms().native[Id(type)]; }
+
+void PackedWeights::Free::operator()(uint8_t* p) const { std::free(p); }
+
+PackedWeights Pack(GgmlType type, const void* weights, size_t row_bytes, int64_t n_rows,
+                   int64_t n_cols, ThreadPool* pool) {
+  CHECK(CanPack(type)) << "no packed layout for " << gguf::TypeInfo(type).name;
+  CHECK(n_cols > 0 && n_cols % PackBlockCols(type) == 0 && n_rows > 0);
+  PackedWeights w;
+  w.type_ = type;
+  w.n_rows_ = n_rows;
+  w.n_cols_ = n_cols;
+  w.panel_bytes_ = static_cast<size_t>(n_cols / PackBlockCols(type)) * PackBlockBytes(type);
+  const size_t total = w.bytes();
+  w.data_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (total + 63) / 64 * 64)));
+  CHECK(w.data_ != nullptr) << "out of memory packing " << total << " bytes";
+  const auto* rows = static_cast<const uint8_t*>(weights);
+  auto pack = [&](int64_t begin, int64_t end, int) {
+    for (int64_t p = begin; p < end; ++p) {
+      const int n_valid = static_cast<int>(std::min<int64_t>(P, n_rows - p * P));
+      PackPanel(type, rows + static_cast<size_t>(p * P) * row_bytes, row_bytes, n_valid, n_cols,
+                w.data_.get() + static_cast<size_t>(p) * w.panel_bytes_);
+    }
+  };
+  if (pool != nullptr) {
+    pool->ParallelFor(w.n_panels(), pack);
+  } else {
+    pack(0, w.n_panels(), 0);
+  }
+  return w;
+}
+
+void MatMul(const GemmTable& table, const PackedWeights& w, const void* x_quantized, float* y,
+            int64_t n_tokens, ThreadPool& pool) {
+  const GgmlType type = w.type();
+  const PanelKernelFn kernel = table.kernel[Id(type)];
+  CHECK(kernel != nullptr && !w.empty());
+  const int64_t n_rows = w.n_rows(), n_cols = w.n_cols();
+  const auto* x = static_cast<const uint8_t*>(x_quantized);
+  const size_t x_row = ActivationBytes(type, n_cols);
+
+  // The calling thread's grow-only scratch: reused by every later call from this thread.
+  thread_local std::vector<uint8_t> aux_scratch;
+  const size_t aux_row = AuxRowBytes(type, n_cols);
+  if (aux_scratch.size() < aux_row * static_cast<size_t>(n_tokens)) {
+    aux_scratch.resize(aux_row * static_cast<size_t>(n_tokens));
+  }
+  uint8_t* aux = aux_scratch.data();  // [n_tokens, aux_row]
+  if (aux_row != 0) {
+    pool.ParallelFor(n_tokens, [&](int64_t begin, int64_t end, int) {
+      for (int64_t t = begin; t < end; ++t) MakeAux(type, x + t * x_row, n_cols, aux + t * aux_row);
+    });
+  }
+
+  const int tile = table.token_tile[Id(type)];
+  // Panels per group: the group's weights (at most ~512 KB) stay in L2 while every token tile
+  // passes over them, so weights come from memory once per call, activations once per group.
+  const int64_t group =
+      std::clamp<int64_t>(static_cast<int64_t>((512 << 10) / w.panel_bytes()), 1, 8);
+  pool.ParallelFor(w.n_panels(), [&](int64_t begin, int64_t end, int) {
+    alignas(64) float out[kGemmMaxTokens * P];  // [tile, 16]
+    for (int64_t g0 = begin; g0 < end; g0 += group) {
+      const int64_t g1 = std::min(end, g0 + group);
+      for (int64_t t0 = 0; t0 < n_tokens; t0 += tile) {
+        const int n_tok = static_cast<int>(std::min<int64_t>(tile, n_tokens - t0));
+        for (int64_t p = g0; p < g1; ++p) {
+          kernel(w.panel(p), n_cols, x + t0 * x_row, x_row, aux + t0 * aux_row, aux_row, n_tok,
+                 out);
+          const int64_t r0 = p * P;
+          const int n_valid = static_cast<int>(std::min<int64_t>(P, n_rows - r0));
+          for (int t = 0; t < n_tok; ++t) {
+            std::memcpy(y + (t0 + t) * n_rows + r0, out + t * P, n_valid * sizeof(float));
+          }
+        }
+      }
+    }
+  });
+}
+
+void MatMul(const PackedWeights& w, const void* x_quantized, float* y, int64_t n_tokens,
+            ThreadPool& pool) {
+  MatMul(Gemms(), w, x_quantized, y, n_tokens, pool);
+}
+
+}  // namespace corral::kernels

@@ -1,0 +1,40 @@
+// Internal to the packed GEMM (gemm.cpp and x86/gemm_avx512.cpp): the panel block structs
+// and the per-call activation summaries that gemm.h describes.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/gemm.h"
+
+namespace corral::kernels::gemm_internal {
+
+constexpr int P = kPanelRows;
+
+struct PanelQ8_0 {     // 32 columns
+  float d[P];          // [16] weight block scales
+  uint8_t q[8][P][4];  // [group, row, 4 columns]: q + 128
+};
+struct PanelQ4_K {        // 256 columns
+  float d[P], dmin[P];    // [16]
+  uint8_t sc[8][P];       // [sub-block, row] 6-bit scales
+  int16_t m[4][P][2];     // [sub-block pair, row, 2]: mins of sub-blocks 2i, 2i+1
+  uint8_t q[8][4][P][4];  // [sub-block, i, row, 4]: low nibble group i, high group i + 4
+};
+struct PanelQ6_K {       // 256 columns
+  float d[P];            // [16]
+  int8_t sc[16][P];      // [sub-block of 16, row]
+  int16_t m32[8][P][2];  // [pair, row, 2]: 32·sc of sub-blocks 2i, 2i+1 (the −32 offset)
+  uint8_t q[64][P][4];   // [group of 4 columns, row, 4]: 0..63
+};
+static_assert(sizeof(PanelQ8_0) == 576 && sizeof(PanelQ4_K) == 2560 && sizeof(PanelQ6_K) == 4928);
+
+// Per token and weight block, derived from the activation row at each call.
+struct AuxQ8_0 {
+  int32_t corr;  // −128·Σ q_a: undoes the +128 that made the weights unsigned
+  float d;       // the activation block scale as f32
+};
+struct AuxQ4_K {
+  int16_t s[8];  // Σ q_a over each 32-column sub-block (bsums[2j] + bsums[2j + 1])
+};
+
+}  // namespace corral::kernels::gemm_internal

@@ -1,0 +1,123 @@
+// The packed GEMM (gemm.h) against per-row reference dots (tensor::VecDotRef, what MatVec
+// computes), and every level's kernels against their scalar twin, over shapes that are not
+// multiples of the panel (16 rows) or of the token tiles (8 / 16), one token included.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <tuple>
+#include <vector>
+
+#include "kernels/gemm.h"
+#include "kernels/matmul.h"
+#include "tensor/quantize.h"
+#include "tensor/vec_dot_ref.h"
+
+namespace corral::kernels {
+namespace {
+
+using gguf::GgmlType;
+
+constexpr GgmlType kPackTypes[] = {GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K,
+                                   GgmlType::kF16};
+
+struct Case {
+  std::vector<uint8_t> w;   // [n_rows, row_bytes]
+  std::vector<uint8_t> xq;  // [n_tokens, x_row]
+  size_t row_bytes = 0, x_row = 0;
+};
+
+Case MakeCase(GgmlType type, int64_t n_rows, int64_t n_cols, int64_t n_tokens, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> gauss(0.f, 1.f);
+  Case c;
+  c.row_bytes = gguf::RowBytes(type, n_cols);
+  c.w.resize(c.row_bytes * n_rows);
+  std::vector<float> row(n_cols);  // [n_cols]
+  for (int64_t r = 0; r < n_rows; ++r) {
+    // Rows of different magnitudes, so per-row scales differ across a panel's lanes.
+    const float scale = 0.1f + static_cast<float>(r % 7);
+    for (float& v : row) v = scale * gauss(rng);
+    tensor::QuantizeRow(type, row.data(), c.w.data() + r * c.row_bytes, n_cols);
+  }
+  c.x_row = ActivationBytes(type, n_cols);
+  c.xq.resize(c.x_row * n_tokens);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (float& v : row) v = gauss(rng);
+    QuantizeActivation(type, row.data(), n_cols, c.xq.data() + t * c.x_row);
+  }
+  return c;
+}
+
+using Shape = std::tuple<int64_t, int64_t, int64_t>;  // rows, cols, tokens
+constexpr Shape kShapes[] = {{1, 256, 1},  {5, 256, 3},   {16, 256, 8},
+                             {17, 512, 9}, {33, 768, 17}, {70, 256, 65}};
+
+TEST(PackedMatMulTest, MatchesPerRowReferenceAtEveryLevel) {
+  for (GgmlType type : kPackTypes) {
+    ASSERT_TRUE(CanPack(type));
+    for (auto [n_rows, n_cols, n_tokens] : kShapes) {
+      const Case c = MakeCase(type, n_rows, n_cols, n_tokens, 5);
+      for (int threads : {1, 2}) {
+        ThreadPool pool(threads);
+        const PackedWeights packed =
+            Pack(type, c.w.data(), c.row_bytes, n_rows, n_cols, threads > 1 ? &pool : nullptr);
+        ASSERT_EQ(packed.n_rows(), n_rows);
+        std::vector<float> scalar(n_tokens * n_rows, -1.f);  // [n_tokens, n_rows]
+        MatMul(GemmsFor(CpuLevel::kScalar), packed, c.xq.data(), scalar.data(), n_tokens, pool);
+        for (int64_t t = 0; t < n_tokens; ++t) {
+          for (int64_t r = 0; r < n_rows; ++r) {
+            const float want = tensor::VecDotRef(type, c.w.data() + r * c.row_bytes,
+                                                 c.xq.data() + t * c.x_row, n_cols);
+            ASSERT_NEAR(scalar[t * n_rows + r], want, 1e-5 * (std::abs(want) + 100))
+                << gguf::TypeInfo(type).name << " " << n_rows << "x" << n_cols << " token " << t
+                << " row " << r;
+          }
+        }
+        for (CpuLevel level : kAllCpuLevels) {
+          if (!HostSupports(level)) continue;
+          std::vector<float> y(n_tokens * n_rows, -1.f);  // [n_tokens, n_rows]
+          MatMul(GemmsFor(level), packed, c.xq.data(), y.data(), n_tokens, pool);
+          // Same integer sums, same per-block float steps in the same order: bit-equal.
+          for (size_t i = 0; i < y.size(); ++i) {
+            ASSERT_EQ(y[i], scalar[i])
+                << gguf::TypeInfo(type).name << " at " << CpuLevelName(level) << " " << n_rows
+                << "x" << n_cols << "x" << n_tokens << " index " << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(PackedMatMulTest, SelectedLevelMatchesUnpackedMatMul) {
+  ThreadPool pool(2);
+  for (GgmlType type : kPackTypes) {
+    const int64_t n_rows = 40, n_cols = 512, n_tokens = 21;
+    const Case c = MakeCase(type, n_rows, n_cols, n_tokens, 9);
+    const PackedWeights packed = Pack(type, c.w.data(), c.row_bytes, n_rows, n_cols, &pool);
+    std::vector<float> packed_y(n_tokens * n_rows), plain_y(n_tokens * n_rows);
+    MatMul(packed, c.xq.data(), packed_y.data(), n_tokens, pool);
+    MatMul(QuantDots(), type, c.w.data(), c.row_bytes, c.xq.data(), plain_y.data(), n_rows, n_cols,
+           n_tokens, pool);
+    for (size_t i = 0; i < packed_y.size(); ++i) {
+      ASSERT_NEAR(packed_y[i], plain_y[i], 1e-5 * (std::abs(plain_y[i]) + 100))
+          << gguf::TypeInfo(type).name << " index " << i;
+    }
+  }
+}
+
+TEST(PackedMatMulTest, PackedSizeIsTheDocumentedOverhead) {
+  const int64_t n_rows = 32, n_cols = 512;
+  for (GgmlType type : kPackTypes) {
+    const Case c = MakeCase(type, n_rows, n_cols, 1, 3);
+    const PackedWeights packed = Pack(type, c.w.data(), c.row_bytes, n_rows, n_cols);
+    const double ratio = static_cast<double>(packed.bytes()) / static_cast<double>(c.w.size());
+    EXPECT_LE(ratio, 1.5) << gguf::TypeInfo(type).name;
+    EXPECT_GE(ratio, 1.0) << gguf::TypeInfo(type).name;
+  }
+}
+
+}  // namespace
+}  // namespace corral::kernels
