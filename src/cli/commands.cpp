@@ -4,6 +4,7 @@ namespace corral::cli {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
+      BenchCommand(),
       GgufCommand(),
       QuantizeCommand(),
       ServeCommand(),

@@ -31,6 +31,7 @@ struct Command {
 const std::vector<Command>& Commands();
 
 // Factories, one per verb file.
+Command BenchCommand();
 Command GgufCommand();
 Command QuantizeCommand();
 Command ServeCommand();

@@ -99,12 +99,14 @@ Result<Continuation> Greedy(const std::string& model, const std::string& text, i
 
 Result<std::vector<TopLogprobs>> NextTokenLogprobs(const std::string& model,
                                                    const std::vector<int32_t>& tokens,
-                                                   const std::vector<int>& positions, int top_n) {
+                                                   const std::vector<int>& positions, int top_n,
+                                                   const std::string& kv_type) {
   ASSIGN_OR_RETURN(nlohmann::json r, Call({{"op", "logprobs"},
                                            {"model", model},
                                            {"tokens", tokens},
                                            {"positions", positions},
-                                           {"top_n", top_n}}));
+                                           {"top_n", top_n},
+                                           {"kv_type", kv_type}}));
   std::vector<TopLogprobs> out;
   for (const nlohmann::json& p : r["positions"]) {
     TopLogprobs entry;
@@ -151,6 +153,16 @@ Result<Embedding> Embed(const std::string& model, const std::string& text) {
   ASSIGN_OR_RETURN(nlohmann::json r, Call({{"op", "embed"}, {"model", model}, {"text", text}}));
   return Embedding{r["embedding"].get<std::vector<float>>(),
                    r["normalized"].get<std::vector<float>>()};
+}
+
+Result<BenchResult> Bench(const std::string& model, int n_prompt, int n_gen, int reps,
+                          int threads) {
+  nlohmann::json request = {
+      {"op", "bench"}, {"model", model}, {"n_prompt", n_prompt}, {"n_gen", n_gen}, {"reps", reps}};
+  if (threads > 0) request["threads"] = threads;
+  ASSIGN_OR_RETURN(nlohmann::json r, Call(request));
+  return BenchResult{r["pp"].get<std::vector<double>>(), r["tg"].get<std::vector<double>>(),
+                     r["threads"].get<int>()};
 }
 
 }  // namespace corral::testing::reference

@@ -47,10 +47,12 @@ struct TopLogprobs {
   std::vector<std::pair<int32_t, double>> top;  // (token, log-softmax of its logit), best first
 };
 
-// The next-token log-probabilities after tokens[0..p] for each p in `positions`.
+// The next-token log-probabilities after tokens[0..p] for each p in `positions`, with llama.cpp
+// keeping its KV cache in `kv_type` ("F32", "F16", "Q8_0") and flash attention off.
 Result<std::vector<TopLogprobs>> NextTokenLogprobs(const std::string& model,
                                                    const std::vector<int32_t>& tokens,
-                                                   const std::vector<int>& positions, int top_n);
+                                                   const std::vector<int>& positions, int top_n,
+                                                   const std::string& kv_type = "F16");
 
 // Full next-token log-distributions from a "logprobs" response asked with top_n = n_vocab:
 // [position][token id] -> logprob (-inf where llama.cpp's probability underflowed to 0).
@@ -67,5 +69,17 @@ struct Embedding {
 };
 
 Result<Embedding> Embed(const std::string& model, const std::string& text);
+
+struct BenchResult {
+  std::vector<double> pp;  // prompt processing, tokens/s, one entry per repetition
+  std::vector<double> tg;  // generation, tokens/s, one entry per repetition
+  int threads = 0;
+};
+
+// llama.cpp's speed on `model`, like llama-bench's pp<n_prompt>/tg<n_gen>: the prompt is one
+// batch of random token ids on a fresh context, generation is greedy one token at a time.
+// `threads` 0 takes the harness default ($CORRAL_REFERENCE_THREADS, else 2).
+Result<BenchResult> Bench(const std::string& model, int n_prompt = 512, int n_gen = 128,
+                          int reps = 3, int threads = 0);
 
 }  // namespace corral::testing::reference

@@ -10,10 +10,18 @@
 //   detokenize  {tokens, special=false} -> {text}
 //   greedy      {tokens | text, n_predict=16, context_size=256} -> {tokens, text}
 //               (text is tokenized with BOS added when the model asks for it)
-//   logprobs    {tokens, positions=[last], top_n=10, context_size=256}
+//   logprobs    {tokens, positions=[last], top_n=10, context_size=256, kv_type="F16",
+//                flash_attention=false}
 //               -> {positions: [{position, top: [[id, logprob], ...]}]}: the log-softmax
 //               of the next-token logits after tokens[0..position]
 //   embed       {text | tokens, context_size=256} -> {embedding, normalized}
+//   bench       {n_prompt=512, n_gen=128, reps=3, threads=$CORRAL_REFERENCE_THREADS}
+//               -> {pp: [tokens/s per rep], tg: [tokens/s per rep], threads, n_prompt, n_gen}
+//               llama-bench's pp512/tg128: pp times one decode of n_prompt random token ids in a
+//               single batch (batch size = n_prompt) on a fresh context; tg times n_gen greedy
+//               tokens generated one at a time after a 4-token prompt, on a fresh context
+//               (from the first sampled token to the n_gen-th after it, so the prompt is not
+//               counted). One untimed warm-up of each comes first.
 // Errors: {"error": "..."} for that request; the exit status is 0 unless stdin is unreadable.
 //
 // The node-llama-cpp package lives outside the source tree, in CORRAL_REFERENCE_DIR (default
@@ -42,11 +50,20 @@ try {
   process.exit(3);
 }
 
+// Read stdin as a stream: readFileSync(0) fails with EAGAIN on a pipe once the request is
+// larger than the pipe buffer.
+const chunks = [];
+for await (const chunk of process.stdin) chunks.push(chunk);
+const input = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+const requests = Array.isArray(input.requests) ? input.requests : [input];
+
 const threads = Number(process.env.CORRAL_REFERENCE_THREADS || 2);
+// A bench request may ask for more threads than the default; the runtime caps every context.
+const maxThreads = Math.max(threads, ...requests.map((r) => Number(r?.threads) || 0));
 const llama = await nlc.getLlama({
   gpu: false,
   build: 'never',
-  maxThreads: threads,
+  maxThreads,
   logLevel: nlc.LlamaLogLevel.error,
   logger: () => {},
 });
@@ -73,6 +90,11 @@ async function withSequence(model, req, fn) {
     contextSize: req.context_size ?? 256,
     threads,
     sequences: 1,
+    // FA "auto" would pick flash attention, which accumulates V·softmax in F16 on the CPU;
+    // the plain path keeps it in F32 (probabilities rounded to F16 once), closer to exact.
+    flashAttention: req.flash_attention ?? false,
+    // "F32", "F16" (llama.cpp's default), "Q8_0": the KV cache's type, keys and values alike.
+    ...(req.kv_type ? {experimentalKvCacheKeyType: req.kv_type, experimentalKvCacheValueType: req.kv_type} : {}),
   });
   try {
     return await fn(context.getSequence());
@@ -162,6 +184,75 @@ const ops = {
   },
 };
 
+function vocabSize(model) {
+  const md = model.fileInfo.metadata;
+  const n = md?.[md?.general?.architecture]?.vocab_size ?? md?.tokenizer?.ggml?.tokens?.length;
+  return Number(n) > 0 ? Number(n) : 256;
+}
+
+// Prompt processing: tokens/s of one decode of `nPrompt` tokens on a fresh context.
+async function benchPrompt(model, nPrompt, nVocab, benchThreads) {
+  const context = await model.createContext({
+    contextSize: nPrompt + 16,
+    batchSize: nPrompt,
+    threads: benchThreads,
+    sequences: 1,
+  });
+  try {
+    const tokens = Array.from({length: nPrompt}, () => Math.floor(Math.random() * nVocab));
+    const seq = context.getSequence();
+    const start = process.hrtime.bigint();
+    await seq.evaluateWithoutGeneratingNewTokens(tokens);
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    return nPrompt / seconds;
+  } finally {
+    await context.dispose();
+  }
+}
+
+// Generation: tokens/s of `nGen` greedy tokens decoded one at a time on a fresh context.
+async function benchGenerate(model, nGen, nVocab, benchThreads) {
+  const prompt = Array.from({length: 4}, () => Math.floor(Math.random() * nVocab));
+  const context = await model.createContext({
+    contextSize: prompt.length + nGen + 16,
+    threads: benchThreads,
+    sequences: 1,
+  });
+  try {
+    const seq = context.getSequence();
+    let start = null;
+    let n = 0;
+    for await (const _ of seq.evaluate(prompt, {temperature: 0, yieldEogToken: true})) {
+      if (start === null) {
+        start = process.hrtime.bigint();  // the first token came from the prompt's decode
+        continue;
+      }
+      if (++n >= nGen) break;
+    }
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    return nGen / seconds;
+  } finally {
+    await context.dispose();
+  }
+}
+
+ops.bench = async (req) => {
+  const model = await loadModel(req.model, false);
+  const nPrompt = req.n_prompt ?? 512;
+  const nGen = req.n_gen ?? 128;
+  const reps = req.reps ?? 3;
+  const benchThreads = req.threads ?? threads;
+  if (!(nPrompt > 0 && nGen > 0 && reps > 0)) throw new Error('n_prompt, n_gen, reps must be > 0');
+  const nVocab = vocabSize(model);
+  await benchPrompt(model, Math.min(nPrompt, 32), nVocab, benchThreads);  // warm-up
+  await benchGenerate(model, Math.min(nGen, 4), nVocab, benchThreads);
+  const pp = [];
+  const tg = [];
+  for (let i = 0; i < reps; i++) pp.push(await benchPrompt(model, nPrompt, nVocab, benchThreads));
+  for (let i = 0; i < reps; i++) tg.push(await benchGenerate(model, nGen, nVocab, benchThreads));
+  return {pp, tg, threads: benchThreads, n_prompt: nPrompt, n_gen: nGen};
+};
+
 async function answer(req) {
   try {
     if (!req || typeof req !== 'object') throw new Error('request must be an object');
@@ -174,11 +265,6 @@ async function answer(req) {
   }
 }
 
-// Read stdin as a stream: readFileSync(0) fails with EAGAIN on a pipe once the request is
-// larger than the pipe buffer.
-const chunks = [];
-for await (const chunk of process.stdin) chunks.push(chunk);
-const input = JSON.parse(Buffer.concat(chunks).toString('utf8'));
 let output;
 if (Array.isArray(input.requests)) {
   output = {responses: []};

@@ -1,0 +1,181 @@
+// `corral bench MODEL`: prompt-processing and generation speed, like llama-bench's pp512 and
+// tg128. pp: one Decode of P random tokens on an empty sequence (logits for the last only);
+// tg: N single-token Decodes, each feeding back the previous argmax. Each test runs once
+// untimed (warm-up: page-in, thread start), then REPS timed times; reported are tokens/s
+// (median, min, max) and, for generation, the weight bytes read per second.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "base/thread_pool.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "engine/context.h"
+#include "engine/model.h"
+
+namespace corral::cli {
+namespace {
+
+struct BenchOptions {
+  std::string model;
+  int n_prompt = 512;
+  int n_gen = 128;
+  int threads = 0;
+  int reps = 5;
+  bool json = false;
+};
+
+struct Stats {
+  std::vector<double> tokens_per_s;
+  double median = 0, min = 0, max = 0;
+};
+
+Stats Summarize(std::vector<double> v) {
+  Stats s;
+  s.tokens_per_s = v;
+  std::sort(v.begin(), v.end());
+  s.min = v.front();
+  s.max = v.back();
+  s.median = v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+  return s;
+}
+
+double Seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+int32_t Argmax(std::span<const float> logits) {
+  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+}
+
+// Times one prompt of n tokens; returns tokens/s, or a negative value on error.
+Result<double> RunPrompt(engine::Context& ctx, int n, std::mt19937& rng) {
+  const int64_t n_vocab = ctx.model().hparams().n_vocab;
+  std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(n_vocab - 1));
+  std::vector<engine::BatchToken> batch(n);
+  for (int i = 0; i < n; ++i) batch[i] = {.token = pick(rng), .seq = 0, .want_logits = i == n - 1};
+  ctx.TruncateSequence(0, 0);
+  auto start = std::chrono::steady_clock::now();
+  RETURN_IF_ERROR(ctx.Decode(batch));
+  return n / Seconds(std::chrono::steady_clock::now() - start);
+}
+
+Result<double> RunGeneration(engine::Context& ctx, int n, std::mt19937& rng) {
+  const int64_t n_vocab = ctx.model().hparams().n_vocab;
+  std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(n_vocab - 1));
+  ctx.TruncateSequence(0, 0);
+  engine::BatchToken t{.token = pick(rng), .seq = 0, .want_logits = true};
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < n; ++i) {
+    RETURN_IF_ERROR(ctx.Decode({&t, 1}));
+    t.token = Argmax(ctx.Logits(0));
+  }
+  return n / Seconds(std::chrono::steady_clock::now() - start);
+}
+
+int Run(const BenchOptions& o, CommandIo& io) {
+  if (o.n_prompt < 0 || o.n_gen < 0 || o.reps < 1 || (o.n_prompt == 0 && o.n_gen == 0)) {
+    io.err << "Error: -p and -n must not be negative (and not both 0), -r must be at least 1\n";
+    return kExitUsage;
+  }
+  auto model = engine::Model::Load(o.model);
+  if (!model.ok()) {
+    io.err << "Error: " << o.model << ": " << model.status().message() << "\n";
+    return kExitFailure;
+  }
+  if ((*model)->is_embedding_model()) {
+    io.err << "Error: " << o.model << " is an embedding model; bench measures text generation\n";
+    return kExitFailure;
+  }
+  engine::ContextOptions copt;
+  copt.n_ctx = std::max(o.n_prompt, o.n_gen) + 1;
+  copt.n_ubatch = std::max(o.n_prompt, 1);
+  copt.n_threads = o.threads > 0 ? o.threads : ThreadPool::DefaultThreadCount();
+  auto ctx = engine::Context::Create(**model, copt);
+  if (!ctx.ok()) {
+    io.err << "Error: " << ctx.status().message() << "\n";
+    return kExitFailure;
+  }
+  std::mt19937 rng(42);
+  nlohmann::json out = {{"model", o.model},
+                        {"arch", (*model)->hparams().arch},
+                        {"threads", copt.n_threads},
+                        {"model_bytes", (*model)->tensor_bytes()},
+                        {"bytes_per_token", (*model)->bytes_per_token()}};
+  auto measure = [&](const char* name, int n, auto run) -> bool {
+    if (n == 0) return true;
+    std::vector<double> rates;
+    for (int r = 0; r <= o.reps; ++r) {
+      auto rate = run(**ctx, n, rng);
+      if (!rate.ok()) {
+        io.err << "Error: " << name << ": " << rate.status().message() << "\n";
+        return false;
+      }
+      if (r > 0) rates.push_back(*rate);  // the first run warms up
+    }
+    Stats s = Summarize(rates);
+    out[name] = {{"n", n},
+                 {"tokens_per_s", s.tokens_per_s},
+                 {"median", s.median},
+                 {"min", s.min},
+                 {"max", s.max}};
+    return true;
+  };
+  if (!measure("pp", o.n_prompt, RunPrompt)) return kExitFailure;
+  if (!measure("tg", o.n_gen, RunGeneration)) return kExitFailure;
+  if (out.contains("tg")) {
+    out["tg"]["gb_per_s"] = out["tg"]["median"].get<double>() * (*model)->bytes_per_token() / 1e9;
+  }
+
+  if (o.json) {
+    io.out << out.dump() << "\n";
+    return kExitOk;
+  }
+  char line[256];
+  std::snprintf(line, sizeof line, "model %s: %s, %.2f GiB of weights, %d threads\n",
+                o.model.c_str(), (*model)->hparams().arch.c_str(),
+                (*model)->tensor_bytes() / 1073741824.0, copt.n_threads);
+  io.out << line;
+  io.out << "test        t/s median      min       max    GB/s\n";
+  for (const char* name : {"pp", "tg"}) {
+    if (!out.contains(name)) continue;
+    const nlohmann::json& t = out[name];
+    std::string label = std::string(name) + std::to_string(t["n"].get<int>());
+    std::snprintf(line, sizeof line, "%-8s %12.2f %9.2f %9.2f", label.c_str(),
+                  t["median"].get<double>(), t["min"].get<double>(), t["max"].get<double>());
+    io.out << line;
+    if (t.contains("gb_per_s")) {
+      std::snprintf(line, sizeof line, " %7.1f", t["gb_per_s"].get<double>());
+      io.out << line;
+    }
+    io.out << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+Command BenchCommand() {
+  return Command{
+      .name = "bench",
+      .aliases = {},
+      .summary = "Measure prompt-processing and generation speed of a model (like llama-bench)",
+      .setup = [](CLI::App& app) -> CommandAction {
+        auto options = std::make_shared<BenchOptions>();
+        app.add_option("MODEL", options->model, "GGUF file")->required();
+        app.add_option("-p,--n-prompt", options->n_prompt, "prompt tokens (pp test; 0: skip)")
+            ->capture_default_str();
+        app.add_option("-n,--n-gen", options->n_gen, "generated tokens (tg test; 0: skip)")
+            ->capture_default_str();
+        app.add_option("-t,--threads", options->threads, "threads (default: all cores)");
+        app.add_option("-r,--repetitions", options->reps, "timed runs of each test")
+            ->capture_default_str();
+        app.add_flag("--json", options->json, "print JSON for scripts");
+        return [options](CommandIo& io) { return Run(*options, io); };
+      },
+  };
+}
+
+}  // namespace corral::cli

@@ -1,0 +1,315 @@
+// The forward pass shared by every architecture: embeddings, then per layer attention and FFN
+// sub-layers whose optional steps (biases, fused projections, Q/K norms, post-norms, BERT's
+// post-LayerNorms) run when the layer has the tensors for them, then the output head.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "base/check.h"
+#include "engine/context.h"
+#include "kernels/kernels.h"
+#include "kernels/matmul.h"
+#include "tensor/dequantize.h"
+#include "tensor/fp16.h"
+#include "tensor/vec_dot_ref.h"
+
+namespace corral::engine {
+namespace {
+
+// Rows per ParallelFor chunk for cheap per-row work, so small batches stay on one thread.
+constexpr int64_t kRowsPerChunk = 16;
+
+}  // namespace
+
+void Context::Norm(const Vector& w, const Vector& b, const float* x, float* y, int64_t n,
+                   int64_t width, int64_t count_per_row) {
+  const kernels::KernelTable& kt = kernels::Kernels();
+  const HParams& hp = model_.hparams();
+  if (y == xn_.data() || y == x_.data()) xq_source_ = nullptr;  // its quantized copy is stale
+  const int64_t rows = n * count_per_row;
+  pool_->ParallelFor(
+      rows,
+      [&](int64_t begin, int64_t end, int) {
+        for (int64_t r = begin; r < end; ++r) {
+          if (hp.norm == NormKind::kRms) {
+            kt.rms_norm(x + r * width, w.data, y + r * width, width, hp.norm_eps);
+          } else {
+            kt.layer_norm(x + r * width, w.data, b.data, y + r * width, width, hp.norm_eps);
+          }
+        }
+      },
+      kRowsPerChunk * count_per_row);
+}
+
+void Context::Project(const Weight& w, const Vector& bias, const float* x, int64_t /*x_stride*/,
+                      float* y, int64_t /*y_stride*/, int64_t n) {
+  const kernels::QuantDotTable& dots = kernels::QuantDots();
+  const gguf::GgmlType act_type = tensor::Traits(w.type).vec_dot_type;
+  if (xq_source_ != x || xq_type_ != act_type || xq_rows_ != n) {
+    kernels::QuantizeActivations(w.type, x, n, w.n_cols, xq_.data(), *pool_);
+    xq_source_ = x;
+    xq_type_ = act_type;
+    xq_rows_ = n;
+  }
+  if (n == 1) {
+    kernels::MatVec(dots, w.type, w.data, w.row_bytes, xq_.data(), y, w.n_rows, w.n_cols, *pool_);
+  } else {
+    kernels::MatMul(dots, w.type, w.data, w.row_bytes, xq_.data(), y, w.n_rows, w.n_cols, n,
+                    *pool_);
+  }
+  if (bias.present()) {
+    const kernels::KernelTable& kt = kernels::Kernels();
+    for (int64_t i = 0; i < n; ++i) kt.add(y + i * w.n_rows, bias.data, y + i * w.n_rows, w.n_rows);
+  }
+}
+
+void Context::EmbedTokens(int64_t n) {
+  const HParams& hp = model_.hparams();
+  const ModelWeights& w = model_.weights();
+  const kernels::KernelTable& kt = kernels::Kernels();
+  pool_->ParallelFor(
+      n,
+      [&](int64_t begin, int64_t end, int thread) {
+        std::vector<float>& tmp = thread_scratch_[thread].v_row;  // not used concurrently here
+        (void)tmp;
+        for (int64_t i = begin; i < end; ++i) {
+          float* row = x_.data() + i * hp.n_embd;  // [n_embd]
+          tensor::DequantizeRow(w.token_embd.type, w.token_embd.Row(ub_tokens_[i]), row, hp.n_embd);
+          if (hp.embed_scale != 1.0f) kt.scale(row, hp.embed_scale, row, hp.n_embd);
+        }
+      },
+      kRowsPerChunk);
+  if (w.token_types.present() || w.position_embd.present()) {
+    std::vector<float> extra(hp.n_embd);  // [n_embd]
+    for (int64_t i = 0; i < n; ++i) {
+      float* row = x_.data() + i * hp.n_embd;
+      if (w.token_types.present()) {
+        tensor::DequantizeRow(w.token_types.type, w.token_types.Row(0), extra.data(), hp.n_embd);
+        kt.add(row, extra.data(), row, hp.n_embd);
+      }
+      if (w.position_embd.present()) {
+        tensor::DequantizeRow(w.position_embd.type, w.position_embd.Row(ub_pos_[i]), extra.data(),
+                              hp.n_embd);
+        kt.add(row, extra.data(), row, hp.n_embd);
+      }
+    }
+  }
+  if (w.token_embd_norm.present()) {
+    Norm(w.token_embd_norm, w.token_embd_norm_b, x_.data(), x_.data(), n, hp.n_embd, 1);
+  }
+}
+
+void Context::Attention(int64_t layer, int64_t n) {
+  const HParams& hp = model_.hparams();
+  const KvCache& kv = *kv_;
+  const kernels::KernelTable& kt = kernels::Kernels();
+  const kernels::VecDotFn dot = kernels::QuantDots().For(kv.type());
+  const int64_t group = hp.n_head / hp.n_head_kv;
+  const int64_t dk = hp.head_dim_k, dv = hp.head_dim_v;
+  const bool swa = hp.layer_swa[layer] != 0;
+  const int64_t attn_width = hp.n_head * dv;
+
+  pool_->ParallelFor(n * hp.n_head, [&](int64_t begin, int64_t end, int thread) {
+    ThreadScratch& s = thread_scratch_[thread];
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t i = item / hp.n_head;  // token in the ubatch
+      const int64_t h = item % hp.n_head;  // query head
+      const int64_t kvh = h / group;
+      const int64_t seq = ub_seq_[i];
+      const int64_t pos = ub_pos_[i];
+      // Keys this query sees: the past (and itself) when causal, the whole sequence otherwise;
+      // a sliding-window layer sees only the last `sliding_window` positions.
+      int64_t hi = hp.causal ? pos : seq_len_[seq] - 1;
+      int64_t lo = swa ? std::max<int64_t>(0, pos - hp.sliding_window + 1) : 0;
+      const float* q = q_.data() + i * hp.q_dim() + h * dk;  // [head_dim_k]
+      kernels::QuantizeActivation(kv.type(), q, dk, s.q_conv.data());
+      float* scores = s.scores.data();  // [hi - lo + 1]
+      const uint8_t* k_base = kv_->K(layer, seq, 0) + kvh * kv.k_head_bytes();
+      for (int64_t j = lo; j <= hi; ++j) {
+        float score = dot(k_base + j * kv.k_pos_stride(), s.q_conv.data(), dk) * hp.attn_scale;
+        if (hp.attn_softcap > 0) score = hp.attn_softcap * std::tanh(score / hp.attn_softcap);
+        scores[j - lo] = score;
+      }
+      kt.softmax(scores, hi - lo + 1);
+      float* acc = s.acc.data();  // [head_dim_v]
+      std::fill_n(acc, dv, 0.0f);
+      const uint8_t* v_base = kv_->V(layer, seq, 0) + kvh * kv.v_head_bytes();
+      for (int64_t j = lo; j <= hi; ++j) {
+        const float p = scores[j - lo];
+        const uint8_t* v = v_base + j * kv.v_pos_stride();
+        const float* v_row;
+        if (kv.type() == gguf::GgmlType::kF32) {
+          v_row = reinterpret_cast<const float*>(v);
+        } else {
+          tensor::DequantizeRow(kv.type(), v, s.v_row.data(), dv);
+          v_row = s.v_row.data();
+        }
+        for (int64_t d = 0; d < dv; ++d) acc[d] += p * v_row[d];
+      }
+      std::copy_n(acc, dv, attn_.data() + i * attn_width + h * dv);
+    }
+  });
+}
+
+void Context::Forward(int64_t n, std::span<const int64_t> out_rows, int64_t first_output,
+                      bool hidden_only) {
+  const HParams& hp = model_.hparams();
+  const ModelWeights& w = model_.weights();
+  const kernels::KernelTable& kt = kernels::Kernels();
+  const int64_t n_embd = hp.n_embd;
+  const int64_t q_dim = hp.q_dim(), k_dim = hp.k_dim(), v_dim = hp.v_dim();
+  const int64_t half_rot = hp.n_rot / 2;
+  xq_source_ = nullptr;
+
+  EmbedTokens(n);
+
+  // RoPE angles per token, shared by every layer (two sets when sliding-window layers rotate
+  // with their own base).
+  if (hp.n_rot > 0) {
+    kernels::RopeParams params{.n_rot = hp.n_rot,
+                               .freq_base = hp.rope_freq_base,
+                               .freq_scale = hp.rope_freq_scale,
+                               .freq_factors = w.rope_freqs.data};
+    kernels::RopeParams swa{.n_rot = hp.n_rot, .freq_base = hp.rope_freq_base_swa};
+    const bool any_swa =
+        std::find(hp.layer_swa.begin(), hp.layer_swa.end(), 1) != hp.layer_swa.end();
+    for (int64_t i = 0; i < n; ++i) {
+      kernels::RopeCosSin(params, ub_pos_[i], rope_cos_.data() + i * half_rot,
+                          rope_sin_.data() + i * half_rot);
+      if (any_swa) {
+        kernels::RopeCosSin(swa, ub_pos_[i], rope_cos_swa_.data() + i * half_rot,
+                            rope_sin_swa_.data() + i * half_rot);
+      }
+    }
+  }
+  auto rope = hp.rope_mode == kernels::RopeMode::kNorm ? kt.rope_norm : kt.rope_neox;
+
+  for (int64_t il = 0; il < hp.n_layer; ++il) {
+    const LayerWeights& l = w.layers[il];
+    // --- attention ---
+    const float* attn_in = x_.data();  // [n, n_embd]
+    if (l.attn_norm.present()) {
+      Norm(l.attn_norm, l.attn_norm_b, x_.data(), xn_.data(), n, n_embd, 1);
+      attn_in = xn_.data();
+    } else {
+      xq_source_ = nullptr;  // x_ changed since the last layer
+    }
+    if (l.wqkv.present()) {
+      const int64_t width = q_dim + k_dim + v_dim;
+      Project(l.wqkv, l.bqkv, attn_in, n_embd, qkv_.data(), width, n);
+      for (int64_t i = 0; i < n; ++i) {
+        const float* row = qkv_.data() + i * width;
+        std::copy_n(row, q_dim, q_.data() + i * q_dim);
+        std::copy_n(row + q_dim, k_dim, k_.data() + i * k_dim);
+        std::copy_n(row + q_dim + k_dim, v_dim, v_.data() + i * v_dim);
+      }
+    } else {
+      Project(l.wq, l.bq, attn_in, n_embd, q_.data(), q_dim, n);
+      Project(l.wk, l.bk, attn_in, n_embd, k_.data(), k_dim, n);
+      Project(l.wv, l.bv, attn_in, n_embd, v_.data(), v_dim, n);
+    }
+    if (l.q_norm.present()) Norm(l.q_norm, {}, q_.data(), q_.data(), n, hp.head_dim_k, hp.n_head);
+    if (l.k_norm.present())
+      Norm(l.k_norm, {}, k_.data(), k_.data(), n, hp.head_dim_k, hp.n_head_kv);
+    const bool swa = hp.layer_swa[il] != 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (hp.n_rot > 0) {
+        const float* cos = (swa ? rope_cos_swa_ : rope_cos_).data() + i * half_rot;
+        const float* sin = (swa ? rope_sin_swa_ : rope_sin_).data() + i * half_rot;
+        rope(q_.data() + i * q_dim, hp.n_head, hp.head_dim_k, hp.n_rot, cos, sin);
+        rope(k_.data() + i * k_dim, hp.n_head_kv, hp.head_dim_k, hp.n_rot, cos, sin);
+      }
+      kv_->Store(il, ub_seq_[i], ub_pos_[i], k_.data() + i * k_dim, v_.data() + i * v_dim);
+    }
+    Attention(il, n);
+    Project(l.wo, l.bo, attn_.data(), hp.n_head * hp.head_dim_v, out_.data(), n_embd, n);
+    if (l.post_attn_norm.present()) {
+      Norm(l.post_attn_norm, {}, out_.data(), out_.data(), n, n_embd, 1);
+    }
+    kt.add(x_.data(), out_.data(), x_.data(), n * n_embd);
+    if (l.attn_out_norm.present()) {
+      Norm(l.attn_out_norm, l.attn_out_norm_b, x_.data(), x_.data(), n, n_embd, 1);
+    }
+
+    // --- feed-forward ---
+    const float* ffn_in = x_.data();
+    if (l.ffn_norm.present()) {
+      Norm(l.ffn_norm, l.ffn_norm_b, x_.data(), xn_.data(), n, n_embd, 1);
+      ffn_in = xn_.data();
+    } else {
+      xq_source_ = nullptr;
+    }
+    const int64_t n_ff = hp.n_ff;
+    if (l.gate.present()) {
+      Project(l.gate, l.b_gate, ffn_in, n_embd, ffn_a_.data(), n_ff, n);
+      Project(l.up, l.b_up, ffn_in, n_embd, ffn_b_.data(), n_ff, n);
+    } else if (l.up.n_rows == 2 * n_ff) {
+      // Fused gate‖up: each row holds the gate half, then the up half.
+      Project(l.up, l.b_up, ffn_in, n_embd, ffn_a_.data(), 2 * n_ff, n);
+      for (int64_t i = 0; i < n; ++i) {
+        std::copy_n(ffn_a_.data() + i * 2 * n_ff + n_ff, n_ff, ffn_b_.data() + i * n_ff);
+        std::memmove(ffn_a_.data() + i * n_ff, ffn_a_.data() + i * 2 * n_ff, n_ff * sizeof(float));
+      }
+    } else {
+      Project(l.up, l.b_up, ffn_in, n_embd, ffn_b_.data(), n_ff, n);
+    }
+    const bool gated = l.gate.present() || l.up.n_rows == 2 * n_ff;
+    pool_->ParallelFor(
+        n,
+        [&](int64_t begin, int64_t end, int) {
+          for (int64_t i = begin; i < end; ++i) {
+            float* a = ffn_a_.data() + i * n_ff;
+            float* b = ffn_b_.data() + i * n_ff;
+            switch (hp.ffn_activation) {
+              case FfnActivation::kSilu:
+                if (gated) {
+                  kt.swiglu(a, b, b, n_ff);
+                } else {
+                  kt.silu(b, b, n_ff);
+                }
+                break;
+              case FfnActivation::kGeluTanh:
+              case FfnActivation::kGeluErf:
+                if (gated) {
+                  (hp.ffn_activation == FfnActivation::kGeluTanh ? kt.gelu : kt.gelu_erf)(a, a,
+                                                                                          n_ff);
+                  kt.mul(a, b, b, n_ff);
+                } else {
+                  (hp.ffn_activation == FfnActivation::kGeluTanh ? kt.gelu : kt.gelu_erf)(b, b,
+                                                                                          n_ff);
+                }
+                break;
+            }
+          }
+        },
+        kRowsPerChunk);
+    Project(l.down, l.b_down, ffn_b_.data(), n_ff, out_.data(), n_embd, n);
+    if (l.post_ffw_norm.present())
+      Norm(l.post_ffw_norm, {}, out_.data(), out_.data(), n, n_embd, 1);
+    kt.add(x_.data(), out_.data(), x_.data(), n * n_embd);
+    if (l.layer_out_norm.present()) {
+      Norm(l.layer_out_norm, l.layer_out_norm_b, x_.data(), x_.data(), n, n_embd, 1);
+    }
+    xq_source_ = nullptr;
+  }
+
+  // --- output head, only for the rows that need it ---
+  const int64_t n_out = static_cast<int64_t>(out_rows.size());
+  if (n_out == 0) return;
+  float* hidden = hidden_only ? hidden_out_.data() : gathered_.data();  // [n_out, n_embd]
+  for (int64_t r = 0; r < n_out; ++r) {
+    std::copy_n(x_.data() + out_rows[r] * n_embd, n_embd, hidden + r * n_embd);
+  }
+  if (w.output_norm.present())
+    Norm(w.output_norm, w.output_norm_b, hidden, hidden, n_out, n_embd, 1);
+  if (hidden_only) return;
+  xq_source_ = nullptr;
+  float* logits = logits_.data() + first_output * hp.n_vocab;  // [n_out, n_vocab]
+  Project(w.output, {}, hidden, n_embd, logits, hp.n_vocab, n_out);
+  if (hp.final_softcap > 0) {
+    const float cap = hp.final_softcap;
+    for (int64_t i = 0; i < n_out * hp.n_vocab; ++i) logits[i] = cap * std::tanh(logits[i] / cap);
+  }
+}
+
+}  // namespace corral::engine
