@@ -107,20 +107,25 @@ void PackRowQ4_K(const BlockQ4_K& b, int r, PanelQ4_K* out) {
 void PackRowQ6_K(const BlockQ6_K& b, int r, PanelQ6_K* out) {
   out->d[r] = tensor::Fp16ToFp32(b.d);
   for (int j = 0; j < 16; ++j) out->sc[j][r] = b.scales[j];
-  for (int i = 0; i < 8; ++i) {
-    for (int k = 0; k < 2; ++k) out->m32[i][r][k] = static_cast<int16_t>(32 * b.scales[2 * i + k]);
-  }
+  uint8_t v[256];  // [256] 6-bit values (0..63) in column order
   for (int h = 0; h < 2; ++h) {
     const uint8_t* ql = b.ql + 64 * h;
     const uint8_t* qh = b.qh + 32 * h;
     for (int l = 0; l < 32; ++l) {
       const int e = 128 * h + l;
-      const int vals[4] = {
-          (ql[l] & 15) | (((qh[l] >> 0) & 3) << 4), (ql[l + 32] & 15) | (((qh[l] >> 2) & 3) << 4),
-          (ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4), (ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)};
-      for (int s = 0; s < 4; ++s) {
-        const int col = e + 32 * s;
-        out->q[col / 4][r][col % 4] = static_cast<uint8_t>(vals[s]);
+      v[e + 0] = static_cast<uint8_t>((ql[l] & 15) | (((qh[l] >> 0) & 3) << 4));
+      v[e + 32] = static_cast<uint8_t>((ql[l + 32] & 15) | (((qh[l] >> 2) & 3) << 4));
+      v[e + 64] = static_cast<uint8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+      v[e + 96] = static_cast<uint8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+    }
+  }
+  for (int j = 0; j < 8; ++j) {
+    for (int i = 0; i < 4; ++i) {
+      for (int k = 0; k < 4; ++k) {
+        const int lo = v[32 * j + 4 * i + k], hi = v[32 * j + 16 + 4 * i + k];
+        out->ql[j][i][r][k] = static_cast<uint8_t>((lo & 15) | ((hi & 15) << 4));
+        out->qh[j][0][r][k] |= static_cast<uint8_t>((lo >> 4) << (2 * i));
+        out->qh[j][1][r][k] |= static_cast<uint8_t>((hi >> 4) << (2 * i));
       }
     }
   }
@@ -167,6 +172,8 @@ size_t AuxRowBytes(GgmlType type, int64_t n_cols) {
       return static_cast<size_t>(n_cols / 32) * sizeof(AuxQ8_0);
     case GgmlType::kQ4_K:
       return static_cast<size_t>(n_cols / 256) * sizeof(AuxQ4_K);
+    case GgmlType::kQ6_K:
+      return static_cast<size_t>(n_cols / 256) * sizeof(AuxQ6_K);
     case GgmlType::kF16:
       return static_cast<size_t>(n_cols) * sizeof(float);
     default:
@@ -191,6 +198,12 @@ void MakeAux(GgmlType type, const uint8_t* x /* [ActivationBytes] */, int64_t n_
       for (int j = 0; j < 8; ++j) {
         out[b].s[j] = static_cast<int16_t>(a[b].bsums[2 * j] + a[b].bsums[2 * j + 1]);
       }
+    }
+  } else if (type == GgmlType::kQ6_K) {
+    const auto* a = reinterpret_cast<const BlockQ8_K*>(x);
+    auto* out = reinterpret_cast<AuxQ6_K*>(aux);
+    for (int64_t b = 0; b < n_cols / 256; ++b) {
+      for (int j = 0; j < 16; ++j) out[b].corr[j] = -32 * a[b].bsums[j];
     }
   } else if (type == GgmlType::kF16) {
     tensor::Fp16ToFp32Row(reinterpret_cast<const uint16_t*>(x), reinterpret_cast<float*>(aux),
@@ -249,22 +262,29 @@ void ScalarQ4_K(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x
 }
 
 void ScalarQ6_K(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x_row,
-                const uint8_t* /*aux*/, size_t /*aux_row*/, int n_tokens, float* out) {
+                const uint8_t* aux, size_t aux_row, int n_tokens, float* out) {
   const auto* w = reinterpret_cast<const PanelQ6_K*>(panel);
   for (int t = 0; t < n_tokens; ++t) {
     const auto* a = reinterpret_cast<const BlockQ8_K*>(x + t * x_row);
+    const auto* s = reinterpret_cast<const AuxQ6_K*>(aux + t * aux_row);
     for (int r = 0; r < P; ++r) {
       float acc = 0;
       for (int64_t b = 0; b < n_cols / 256; ++b) {
         int32_t sum = 0;
-        for (int j = 0; j < 16; ++j) {
-          int32_t sub = 0;
-          for (int k = 0; k < 16; ++k) {
-            const int col = 16 * j + k;
-            sub += w[b].q[col / 4][r][col % 4] * a[b].qs[col];
+        for (int j = 0; j < 8; ++j) {
+          // Sub-block 2j holds groups 0..3 of the 32 columns (low nibbles), 2j + 1 groups 4..7.
+          int32_t sub[2] = {s[b].corr[2 * j], s[b].corr[2 * j + 1]};
+          for (int i = 0; i < 4; ++i) {
+            for (int k = 0; k < 4; ++k) {
+              const int lo = w[b].ql[j][i][r][k], h0 = w[b].qh[j][0][r][k],
+                        h1 = w[b].qh[j][1][r][k];
+              const int v0 = (lo & 15) | (((h0 >> (2 * i)) & 3) << 4);
+              const int v1 = (lo >> 4) | (((h1 >> (2 * i)) & 3) << 4);
+              sub[0] += v0 * a[b].qs[32 * j + 4 * i + k];
+              sub[1] += v1 * a[b].qs[32 * j + 16 + 4 * i + k];
+            }
           }
-          sum += sub * w[b].sc[j][r];
-          sum -= w[b].m32[j / 2][r][j % 2] * a[b].bsums[j];
+          sum += sub[0] * w[b].sc[2 * j][r] + sub[1] * w[b].sc[2 * j + 1][r];
         }
         acc = std::fma(static_cast<float>(sum), w[b].d[r] * a[b].d, acc);
       }

@@ -11,14 +11,20 @@
 //   Q4_K (256 cols): d[16], dmin[16] f32, sc[8][16] u8, m[4][16][2] i16 (min pairs),
 //                    q[8 sub-blocks][4][16 rows][4] nibbles (low: group i, high: group i+4)
 //                                                                              2560 B (+11 %)
-//   Q6_K (256 cols): d[16] f32, sc[16][16] i8, m32[8][16][2] i16 (32·scale pairs),
-//                    q[64 groups][16 rows][4] u8 (0..63)                       4928 B (+47 %)
+//   Q6_K (256 cols): d[16] f32, sc[16][16] i8, ql[8 sub-blocks][4][16 rows][4] low-4-bit
+//                    nibbles (like Q4_K), qh[8][2][16 rows][4] high 2 bits, 4 groups a byte
+//                                                                              3392 B (+1 %)
 //   F16 (1 col):     [16 rows] f16                                            32 B (+0 %)
 // (percentages against the ggml blocks of the same 16 rows.)
 //
+// Decode (1-4 tokens, e.g. several sequences decoded together) runs the same panels through
+// small-tile instances of the kernels (independent accumulator chains; software prefetch for the
+// K-quants), which stream the weights at memory bandwidth, so an engine can keep only the
+// packed copy of each weight.
+//
 // Activations are the same as for MatMul/MatVec: QuantizeActivations(type, ...) output (Q8_0,
 // Q8_K or F16 rows). Each call derives a small per-token-block summary (activation block sums
-// for Q8_0/Q4_K, the F16 rows converted to F32 for F16) into a thread-local buffer of the
+// for Q8_0/Q4_K/Q6_K, the F16 rows converted to F32 for F16) into a thread-local buffer of the
 // calling thread, grown on first use and reused afterwards (no allocation per call once warm).
 #pragma once
 

@@ -20,13 +20,13 @@ struct PanelQ4_K {        // 256 columns
   int16_t m[4][P][2];     // [sub-block pair, row, 2]: mins of sub-blocks 2i, 2i+1
   uint8_t q[8][4][P][4];  // [sub-block, i, row, 4]: low nibble group i, high group i + 4
 };
-struct PanelQ6_K {       // 256 columns
-  float d[P];            // [16]
-  int8_t sc[16][P];      // [sub-block of 16, row]
-  int16_t m32[8][P][2];  // [pair, row, 2]: 32·sc of sub-blocks 2i, 2i+1 (the −32 offset)
-  uint8_t q[64][P][4];   // [group of 4 columns, row, 4]: 0..63
+struct PanelQ6_K {         // 256 columns
+  float d[P];              // [16]
+  int8_t sc[16][P];        // [sub-block of 16, row]
+  uint8_t ql[8][4][P][4];  // [sub-block of 32, i, row, 4]: low 4 bits, group i | group i+4 << 4
+  uint8_t qh[8][2][P][4];  // [sub-block of 32, h, row, 4]: bits 2m, 2m+1: high 2 bits, group 4h+m
 };
-static_assert(sizeof(PanelQ8_0) == 576 && sizeof(PanelQ4_K) == 2560 && sizeof(PanelQ6_K) == 4928);
+static_assert(sizeof(PanelQ8_0) == 576 && sizeof(PanelQ4_K) == 2560 && sizeof(PanelQ6_K) == 3392);
 
 // Per token and weight block, derived from the activation row at each call.
 struct AuxQ8_0 {
@@ -35,6 +35,9 @@ struct AuxQ8_0 {
 };
 struct AuxQ4_K {
   int16_t s[8];  // Σ q_a over each 32-column sub-block (bsums[2j] + bsums[2j + 1])
+};
+struct AuxQ6_K {
+  int32_t corr[16];  // −32·Σ q_a over each 16-column sub-block: the −32 offset of the weights
 };
 
 }  // namespace corral::kernels::gemm_internal
