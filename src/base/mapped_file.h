@@ -21,6 +21,11 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
 
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
+
+  // Tells the kernel this process no longer needs the whole pages inside [p, p + n) (a range
+  // of bytes()), so they leave its resident set; reading them again faults them back in from
+  // the page cache. Used after a tensor was copied elsewhere (repacked) at load.
+  void ReleasePages(const uint8_t* p, size_t n) const;
   const std::string& path() const { return path_; }
 
  private:

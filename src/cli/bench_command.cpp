@@ -3,6 +3,7 @@
 // tg: N single-token Decodes, each feeding back the previous argmax. Each test runs once
 // untimed (warm-up: page-in, thread start), then REPS timed times; reported are tokens/s
 // (median, min, max) and, for generation, the weight bytes read per second.
+#include <sys/resource.h>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +26,7 @@ struct BenchOptions {
   int threads = 0;
   int reps = 5;
   bool json = false;
+  bool no_repack = false;
 };
 
 struct Stats {
@@ -80,7 +82,7 @@ int Run(const BenchOptions& o, CommandIo& io) {
     io.err << "Error: -p and -n must not be negative (and not both 0), -r must be at least 1\n";
     return kExitUsage;
   }
-  auto model = engine::Model::Load(o.model);
+  auto model = engine::Model::Load(o.model, {.pack_weights = !o.no_repack, .n_threads = o.threads});
   if (!model.ok()) {
     io.err << "Error: " << o.model << ": " << model.status().message() << "\n";
     return kExitFailure;
@@ -125,6 +127,12 @@ int Run(const BenchOptions& o, CommandIo& io) {
   };
   if (!measure("pp", o.n_prompt, RunPrompt)) return kExitFailure;
   if (!measure("tg", o.n_gen, RunGeneration)) return kExitFailure;
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  out["peak_rss_bytes"] = static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // ru_maxrss is KiB
+  out["kv_cache_bytes"] = (*ctx)->kv_cache().bytes();
+  out["file_bytes"] = (*model)->file().file_size();
+  out["packed_bytes"] = (*model)->packed_bytes();
   if (out.contains("tg")) {
     out["tg"]["gb_per_s"] = out["tg"]["median"].get<double>() * (*model)->bytes_per_token() / 1e9;
   }
@@ -137,6 +145,13 @@ int Run(const BenchOptions& o, CommandIo& io) {
   std::snprintf(line, sizeof line, "model %s: %s, %.2f GiB of weights, %d threads\n",
                 o.model.c_str(), (*model)->hparams().arch.c_str(),
                 (*model)->tensor_bytes() / 1073741824.0, copt.n_threads);
+  io.out << line;
+  std::snprintf(line, sizeof line,
+                "peak RSS %.0f MiB (file %.0f MiB, KV cache %.0f MiB, repacked copies %.0f MiB)\n",
+                out["peak_rss_bytes"].get<uint64_t>() / 1048576.0,
+                out["file_bytes"].get<uint64_t>() / 1048576.0,
+                out["kv_cache_bytes"].get<uint64_t>() / 1048576.0,
+                out["packed_bytes"].get<uint64_t>() / 1048576.0);
   io.out << line;
   io.out << "test        t/s median      min       max    GB/s\n";
   for (const char* name : {"pp", "tg"}) {
@@ -173,6 +188,8 @@ Command BenchCommand() {
         app.add_option("-r,--repetitions", options->reps, "timed runs of each test")
             ->capture_default_str();
         app.add_flag("--json", options->json, "print JSON for scripts");
+        app.add_flag("--no-repack", options->no_repack,
+                     "run every product on the file's rows (no repacked copy)");
         return [options](CommandIo& io) { return Run(*options, io); };
       },
   };

@@ -59,6 +59,8 @@ Status Context::Allocate() {
   const int64_t nb = options_.n_ubatch;
   pool_ = std::make_unique<ThreadPool>(options_.n_threads);
   seq_len_.assign(options_.n_seq, 0);
+  seq_tokens_.assign(options_.n_seq, {});
+  for (auto& tokens : seq_tokens_) tokens.reserve(options_.n_ctx);
   ub_tokens_.resize(nb);
   ub_seq_.resize(nb);
   ub_pos_.resize(nb);
@@ -158,6 +160,7 @@ Status Context::Decode(std::span<const BatchToken> batch) {
       ub_tokens_[i] = t.token;
       ub_seq_[i] = t.seq;
       ub_pos_[i] = seq_len_[t.seq]++;
+      seq_tokens_[t.seq].push_back(t.token);
       if (t.want_logits) out_rows.push_back(i);
     }
     Forward(n, out_rows, n_outputs_, /*hidden_only=*/false);
@@ -188,6 +191,7 @@ Result<std::vector<float>> Context::Embed(std::span<const int32_t> tokens, int32
     }
   }
   seq_len_[seq] = 0;
+  seq_tokens_[seq].clear();
   std::vector<int64_t> rows(n);
   for (int64_t i = 0; i < n; ++i) {
     ub_tokens_[i] = tokens[i];
@@ -222,6 +226,17 @@ void Context::TruncateSequence(int32_t seq, int64_t length) {
   CHECK(seq >= 0 && seq < options_.n_seq);
   CHECK(length >= 0 && length <= seq_len_[seq]);
   seq_len_[seq] = length;
+  seq_tokens_[seq].resize(length);
+}
+
+int64_t Context::ReusePrefix(int32_t seq, std::span<const int32_t> prompt) {
+  CHECK(seq >= 0 && seq < options_.n_seq);
+  const std::vector<int32_t>& held = seq_tokens_[seq];
+  const size_t limit = std::min(held.size(), prompt.empty() ? 0 : prompt.size() - 1);
+  size_t kept = 0;
+  while (kept < limit && held[kept] == prompt[kept]) ++kept;
+  TruncateSequence(seq, static_cast<int64_t>(kept));
+  return static_cast<int64_t>(kept);
 }
 
 Status Context::ShiftSequence(int32_t seq, int64_t n_keep, int64_t n_discard) {
@@ -239,6 +254,8 @@ Status Context::ShiftSequence(int32_t seq, int64_t n_keep, int64_t n_discard) {
   const int64_t moved = len - n_keep - n_discard;
   kv_->MoveCells(seq, n_keep + n_discard, n_keep, moved);
   seq_len_[seq] = n_keep + moved;
+  std::vector<int32_t>& tokens = seq_tokens_[seq];
+  tokens.erase(tokens.begin() + n_keep, tokens.begin() + n_keep + n_discard);
   if (hp.n_rot == 0 || moved == 0) return Status::Ok();
 
   // Keys were stored rotated for their old positions; rotating again by −n_discard gives the

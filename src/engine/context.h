@@ -60,6 +60,13 @@ class Context {
   Result<std::vector<float>> Embed(std::span<const int32_t> tokens, int32_t seq = 0);
 
   int64_t SequenceLength(int32_t seq) const { return seq_len_[seq]; }
+  // The tokens sequence `seq` holds (positions 0..length-1).
+  std::span<const int32_t> SequenceTokens(int32_t seq) const { return seq_tokens_[seq]; }
+  // Prompt caching: keeps the longest prefix of `seq` that equals the start of `prompt` (at
+  // most prompt.size() - 1 tokens, so the last prompt token is always evaluated again and
+  // yields logits), forgets the rest, and returns how many tokens were kept. The caller then
+  // decodes prompt[kept..].
+  int64_t ReusePrefix(int32_t seq, std::span<const int32_t> prompt);
   // Forgets positions >= length of `seq` (to reuse a cached prompt prefix). length <= current.
   void TruncateSequence(int32_t seq, int64_t length);
   // Context shift: drops positions [n_keep, n_keep + n_discard) of `seq` and moves the rest
@@ -93,7 +100,8 @@ class Context {
   ContextOptions options_;
   std::unique_ptr<KvCache> kv_;
   std::unique_ptr<ThreadPool> pool_;
-  std::vector<int64_t> seq_len_;  // [n_seq]
+  std::vector<int64_t> seq_len_;                  // [n_seq]
+  std::vector<std::vector<int32_t>> seq_tokens_;  // [n_seq][seq_len_] what each one holds
 
   // The current ubatch.
   std::vector<int32_t> ub_tokens_;  // [n_ubatch]

@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "base/check.h"
 #include "engine/context.h"
+#include "kernels/gemm.h"
 #include "kernels/kernels.h"
 #include "kernels/matmul.h"
 #include "tensor/dequantize.h"
@@ -18,6 +20,31 @@ namespace {
 
 // Rows per ParallelFor chunk for cheap per-row work, so small batches stay on one thread.
 constexpr int64_t kRowsPerChunk = 16;
+
+// Tanh-approximation GELU the way ggml computes it (GGML_GELU_FP16, on by default): the input
+// rounded to F16 and looked up in a table of F16-rounded results, 0 at or below -10 and the
+// identity at or above 10. The exact function differs by up to an F16 step (~5e-4 relative),
+// which moved gemma3's log-probabilities by ~5e-3 against llama.cpp; this matches it.
+void GeluLikeGgml(float* x, int64_t n) {
+  static const std::vector<float> table = [] {
+    // The entries are computed in float with the libm tanh, like ggml's table, not with our
+    // vectorized tanh: a few ulps of difference before the F16 rounding flip some entries.
+    std::vector<float> out(65536);  // [every F16 bit pattern]
+    for (uint32_t h = 0; h < 65536; ++h) {
+      const float x = tensor::Fp16ToFp32(static_cast<uint16_t>(h));
+      const float inner = 0.7978845608f * x * (1.0f + 0.044715f * x * x);  // √(2/π)(x + 0.044715x³)
+      out[h] = tensor::Fp16ToFp32(tensor::Fp32ToFp16(0.5f * x * (1.0f + std::tanh(inner))));
+    }
+    return out;
+  }();
+  for (int64_t i = 0; i < n; ++i) {
+    if (x[i] <= -10.0f) {
+      x[i] = 0.0f;
+    } else if (x[i] < 10.0f) {
+      x[i] = table[tensor::Fp32ToFp16(x[i])];
+    }
+  }
+}
 
 }  // namespace
 
@@ -51,7 +78,9 @@ void Context::Project(const Weight& w, const Vector& bias, const float* x, int64
     xq_type_ = act_type;
     xq_rows_ = n;
   }
-  if (n == 1) {
+  if (w.packed != nullptr) {  // the file's pages were released at load: only this copy
+    kernels::MatMul(*w.packed, xq_.data(), y, n, *pool_);
+  } else if (n == 1) {
     kernels::MatVec(dots, w.type, w.data, w.row_bytes, xq_.data(), y, w.n_rows, w.n_cols, *pool_);
   } else {
     kernels::MatMul(dots, w.type, w.data, w.row_bytes, xq_.data(), y, w.n_rows, w.n_cols, n,
@@ -269,15 +298,12 @@ void Context::Forward(int64_t n, std::span<const int64_t> out_rows, int64_t firs
                 }
                 break;
               case FfnActivation::kGeluTanh:
+                GeluLikeGgml(gated ? a : b, n_ff);
+                if (gated) kt.mul(a, b, b, n_ff);
+                break;
               case FfnActivation::kGeluErf:
-                if (gated) {
-                  (hp.ffn_activation == FfnActivation::kGeluTanh ? kt.gelu : kt.gelu_erf)(a, a,
-                                                                                          n_ff);
-                  kt.mul(a, b, b, n_ff);
-                } else {
-                  (hp.ffn_activation == FfnActivation::kGeluTanh ? kt.gelu : kt.gelu_erf)(b, b,
-                                                                                          n_ff);
-                }
+                kt.gelu_erf(gated ? a : b, gated ? a : b, n_ff);
+                if (gated) kt.mul(a, b, b, n_ff);
                 break;
             }
           }

@@ -1,11 +1,13 @@
 #include "engine/model.h"
 
 #include "base/log.h"
+#include "base/thread_pool.h"
 #include "engine/arch/registry.h"
+#include "kernels/gemm.h"
 
 namespace corral::engine {
 
-Result<std::unique_ptr<Model>> Model::Load(const std::string& path) {
+Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOptions& options) {
   std::unique_ptr<Model> model(new Model());
   ASSIGN_OR_RETURN(model->file_, gguf::GgufFile::Open(path));
   const gguf::GgufFile& file = *model->file_;
@@ -43,6 +45,8 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path) {
   }
   model->bytes_per_token_ += matrix_bytes(model->weights_.output);
 
+  if (options.pack_weights) model->PackWeights(options.n_threads);
+
   auto tok = tokenizer::Tokenizer::FromGguf(file);
   if (!tok.ok()) return tok.status().WithContext("loading the tokenizer");
   model->tokenizer_ = std::move(tok).value();
@@ -56,6 +60,27 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path) {
              << " heads=" << hp.n_head << "/" << hp.n_head_kv << " vocab=" << hp.n_vocab
              << " bytes=" << model->tensor_bytes_;
   return model;
+}
+
+void Model::PackWeights(int n_threads) {
+  ThreadPool pool(n_threads > 0 ? n_threads : ThreadPool::DefaultThreadCount());
+  for (LayerWeights& l : weights_.layers) {
+    for (Weight* w : {&l.wq, &l.wk, &l.wv, &l.wqkv, &l.wo, &l.gate, &l.up, &l.down}) {
+      if (!w->present() || !kernels::PackingPays(w->type)) continue;
+      auto packed = std::make_unique<kernels::PackedWeights>(
+          kernels::Pack(w->type, w->data, w->row_bytes, w->n_rows, w->n_cols, &pool));
+      packed_bytes_ += packed->bytes();
+      w->packed = packed.get();
+      // The forward pass reads only the packed copy from now on; let the file's pages go so
+      // the model does not sit in memory twice.
+      file_->ReleasePages(w->data, static_cast<size_t>(w->n_rows) * w->row_bytes);
+      packed_.push_back(std::move(packed));
+    }
+  }
+  if (packed_bytes_ > 0) {
+    LOG(kDebug) << "repacked " << packed_.size() << " matrices (" << (packed_bytes_ >> 20)
+                << " MiB)";
+  }
 }
 
 }  // namespace corral::engine

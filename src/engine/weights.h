@@ -9,6 +9,7 @@
 #include "base/status.h"
 #include "gguf/ggml_type.h"
 #include "gguf/gguf_reader.h"
+#include "kernels/gemm.h"
 
 namespace corral::engine {
 
@@ -20,6 +21,9 @@ struct Weight {
   int64_t n_rows = 0;
   size_t row_bytes = 0;
   const uint8_t* data = nullptr;  // [n_rows, row_bytes]
+  // The same matrix repacked into 16-row panels at load (kernels/gemm.h), when that pays on
+  // this CPU; owned by the Model.
+  const kernels::PackedWeights* packed = nullptr;
 
   bool present() const { return data != nullptr; }
   const uint8_t* Row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes; }

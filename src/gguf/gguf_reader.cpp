@@ -406,4 +406,8 @@ const TensorInfo* GgufFile::FindTensor(std::string_view name) const {
   return it == tensor_index_.end() ? nullptr : &tensors_[it->second];
 }
 
+void GgufFile::ReleasePages(const uint8_t* p, size_t n) const {
+  if (mapping_ != nullptr) mapping_->ReleasePages(p, n);
+}
+
 }  // namespace corral::gguf

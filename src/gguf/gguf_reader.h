@@ -78,6 +78,9 @@ class GgufFile {
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const TensorInfo* FindTensor(std::string_view name) const;
+  // Drops the mapped pages inside [p, p + n) from the resident set (MappedFile::ReleasePages);
+  // nothing for a Parse()d buffer.
+  void ReleasePages(const uint8_t* p, size_t n) const;
 
  private:
   friend class GgufParser;
