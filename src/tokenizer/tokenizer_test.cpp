@@ -205,6 +205,29 @@ TEST(BpeTest, IgnoreMergesTakesWholeWords) {
   EXPECT_EQ(tok->Encode("hello", true, false), (std::vector<int32_t>{0, hello}));  // add_bos
 }
 
+// Llama 3 files without a (or with a "default") pre-tokenizer are recognized by their chat
+// markers and tokenized as llama-bpe (ignore_merges: "hello" is one token, not merged pieces).
+TEST(BpeTest, Llama3MarkersWithoutPreTokenizerMeanLlamaBpe) {
+  for (const char* pre : {"", "default"}) {
+    VocabSpec spec = BpeSpec();
+    spec.pre = pre;
+    const int32_t hello = spec.Add("hello");
+    spec.Add("<|start_header_id|>", 0, kControl);
+    spec.Add("<|eot_id|>", 0, kControl);
+    auto vocab = spec.LoadVocab();
+    ASSERT_TRUE(vocab.ok()) << vocab.status().ToString();
+    EXPECT_EQ(vocab->pre, "llama-bpe") << "pre was '" << pre << "'";
+    auto tok = spec.Build();
+    ASSERT_NE(tok, nullptr);
+    EXPECT_EQ(tok->Encode("hello", false, false), (std::vector<int32_t>{hello}));
+  }
+  VocabSpec plain = BpeSpec();  // no chat markers: stays default
+  plain.pre = "";
+  auto vocab = plain.LoadVocab();
+  ASSERT_TRUE(vocab.ok());
+  EXPECT_EQ(vocab->pre, "");
+}
+
 TEST(WpmTest, NormalizesAndMatchesLongestPieces) {
   VocabSpec spec;
   spec.model = "bert";

@@ -292,6 +292,19 @@ std::string_view TokenizerKindName(TokenizerKind kind) {
   return "?";
 }
 
+// Whether tokenizer.ggml.tokens holds `text` (a linear scan; only used for format detection).
+static bool HasTokenText(const gguf::GgufFile& file, std::string_view text) {
+  const gguf::Value* tokens = file.Find("tokenizer.ggml.tokens");
+  if (tokens == nullptr || !tokens->is_array() ||
+      tokens->element_type() != gguf::ValueType::kString) {
+    return false;
+  }
+  for (uint64_t i = 0; i < tokens->array_size(); ++i) {
+    if (tokens->Element(i).AsString() == text) return true;
+  }
+  return false;
+}
+
 Result<Vocab> Vocab::FromGguf(const gguf::GgufFile& file) {
   Vocab v;
   ASSIGN_OR_RETURN(std::string_view model, file.GetString(Key("model")));
@@ -317,6 +330,12 @@ Result<Vocab> Vocab::FromGguf(const gguf::GgufFile& file) {
   } else if (model == "gpt2") {
     v.kind = TokenizerKind::kBpe;
     v.bos = 11, v.eos = 11;
+    // Some Llama 3 files (converted by older tools, served by Ollama) carry no or a "default"
+    // pre-tokenizer; their chat markers identify them, and Ollama treats them as llama-bpe.
+    if ((v.pre.empty() || v.pre == "default") && HasTokenText(file, "<|start_header_id|>") &&
+        HasTokenText(file, "<|eot_id|>")) {
+      v.pre = "llama-bpe";
+    }
     ASSIGN_OR_RETURN(PreTokenizerConfig pre, LookUpPreTokenizer(v.pre));
     v.pre_regexes = std::move(pre.regexes);
     v.ignore_merges = pre.ignore_merges;
