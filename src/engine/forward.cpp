@@ -160,22 +160,25 @@ void Context::Attention(int64_t layer, int64_t n) {
         scores[j - lo] = score;
       }
       kt.softmax(scores, hi - lo + 1);
-      float* acc = s.acc.data();  // [head_dim_v]
+      float* acc = attn_.data() + i * attn_width + h * dv;  // [head_dim_v]
       std::fill_n(acc, dv, 0.0f);
       const uint8_t* v_base = kv_->V(layer, seq, 0) + kvh * kv.v_head_bytes();
       for (int64_t j = lo; j <= hi; ++j) {
         const float p = scores[j - lo];
         const uint8_t* v = v_base + j * kv.v_pos_stride();
-        const float* v_row;
-        if (kv.type() == gguf::GgmlType::kF32) {
-          v_row = reinterpret_cast<const float*>(v);
-        } else {
-          tensor::DequantizeRow(kv.type(), v, s.v_row.data(), dv);
-          v_row = s.v_row.data();
+        switch (kv.type()) {
+          case gguf::GgmlType::kF16:
+            kt.axpy_f16(p, reinterpret_cast<const uint16_t*>(v), acc, dv);
+            break;
+          case gguf::GgmlType::kF32:
+            kt.axpy(p, reinterpret_cast<const float*>(v), acc, dv);
+            break;
+          default:
+            tensor::DequantizeRow(kv.type(), v, s.v_row.data(), dv);
+            kt.axpy(p, s.v_row.data(), acc, dv);
+            break;
         }
-        for (int64_t d = 0; d < dv; ++d) acc[d] += p * v_row[d];
       }
-      std::copy_n(acc, dv, attn_.data() + i * attn_width + h * dv);
     }
   });
 }

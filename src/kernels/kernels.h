@@ -89,6 +89,18 @@ struct KernelTable {
                 float* y,  // [n]
                 int64_t n);
 
+  // y += a · x, with x in F32 or F16 (the attention's V rows in the KV cache). Each element is
+  // one fused multiply-add at the SIMD levels and a multiply then an add in the reference, so
+  // they may differ by one rounding per element.
+  void (*axpy)(float a,
+               const float* x,  // [n]
+               float* y,        // [n]
+               int64_t n);
+  void (*axpy_f16)(float a,
+                   const uint16_t* x,  // [n] IEEE half
+                   float* y,           // [n]
+                   int64_t n);
+
   // y = silu(gate) · up (SwiGLU).
   void (*swiglu)(const float* gate,  // [n]
                  const float* up,    // [n]

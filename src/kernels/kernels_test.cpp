@@ -21,6 +21,7 @@
 
 #include "base/log.h"
 #include "kernels/cpu_features.h"
+#include "tensor/fp16.h"
 
 namespace corral::kernels {
 namespace {
@@ -212,6 +213,33 @@ TEST_P(LevelTest, AddMulAreExact) {
 
 TEST_P(LevelTest, SwigluMatchesReference) {
   CheckBinary(Table().swiglu, Reference().swiglu, {.rtol = 2e-6, .atol = 1e-30}, "swiglu");
+}
+
+// y += a·x: the SIMD levels fuse the multiply-add (one rounding), the reference rounds twice, so
+// each element may differ by an ulp of the product.
+TEST_P(LevelTest, AxpyMatchesReference) {
+  std::mt19937 rng(5);
+  for (int64_t n : TestSizes()) {
+    Buffer x(n), y0(n);
+    x.FillUniform(rng, -4.0f, 4.0f);
+    y0.FillUniform(rng, -4.0f, 4.0f);
+    std::vector<uint16_t> x16(n + 1);  // +1: an odd offset, so the halves are unaligned
+    for (int64_t i = 0; i < n; ++i) x16[i + 1] = tensor::Fp32ToFp16(x.data()[i]);
+    Buffer got(y0), want(y0), got16(y0), want16(y0);
+    Table().axpy(0.37f, x.data(), got.data(), n);
+    Reference().axpy(0.37f, x.data(), want.data(), n);
+    ExpectClose(got, want, {.rtol = 1e-6, .atol = 1e-6}, Name("axpy", n));
+    Table().axpy_f16(-1.3f, x16.data() + 1, got16.data(), n);
+    Reference().axpy_f16(-1.3f, x16.data() + 1, want16.data(), n);
+    ExpectClose(got16, want16, {.rtol = 1e-6, .atol = 1e-6}, Name("axpy_f16", n));
+    ASSERT_TRUE(got.GuardsIntact() && got16.GuardsIntact());
+  }
+  // Hand-computed: 1 + 2·0.5 = 2 and 1 + 2·(−1.5) = −2 (halves 0x3800 and 0xBE00).
+  float y[2] = {1.0f, 1.0f};
+  const uint16_t h[2] = {0x3800, 0xBE00};
+  Table().axpy_f16(2.0f, h, y, 2);
+  EXPECT_EQ(y[0], 2.0f);
+  EXPECT_EQ(y[1], -2.0f);
 }
 
 TEST_P(LevelTest, ScaleIsExact) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernels/float_ops_tables.h"
+#include "tensor/fp16.h"
 
 namespace corral::kernels {
 namespace {
@@ -124,6 +125,14 @@ void Swiglu(const float* gate, const float* up, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = SiluOne(gate[i]) * up[i];
 }
 
+void Axpy(float a, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+void AxpyF16(float a, const uint16_t* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * tensor::Fp16ToFp32(x[i]);
+}
+
 }  // namespace
 
 constinit const KernelTable kScalarFloatOps = {
@@ -140,6 +149,8 @@ constinit const KernelTable kScalarFloatOps = {
     .add = Add,
     .mul = Mul,
     .scale = Scale,
+    .axpy = Axpy,
+    .axpy_f16 = AxpyF16,
     .swiglu = Swiglu,
 };
 

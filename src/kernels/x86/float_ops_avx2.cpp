@@ -36,6 +36,16 @@ struct Isa {
   static void StorePartial(float* p, V v, int64_t count) {
     _mm256_maskstore_ps(p, FirstLanes(count), v);
   }
+  // 8 (or `count` < 8, the rest 0) IEEE halves widened to floats; AVX2 has no 16-bit masked
+  // load, so a tail goes through a small zeroed copy.
+  static V LoadF16(const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static V LoadF16Partial(const uint16_t* p, int64_t count) {
+    alignas(16) uint16_t tmp[8] = {};
+    for (int64_t i = 0; i < count; ++i) tmp[i] = p[i];
+    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(tmp)));
+  }
   static V KeepFirst(V v, int64_t count) {
     return _mm256_and_ps(v, _mm256_castsi256_ps(FirstLanes(count)));
   }

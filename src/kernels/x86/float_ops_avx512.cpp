@@ -29,6 +29,13 @@ struct Isa {
     _mm512_mask_storeu_ps(p, FirstLanes(count), v);
   }
   static V KeepFirst(V v, int64_t count) { return _mm512_maskz_mov_ps(FirstLanes(count), v); }
+  // 16 (or `count` < 16, the rest 0) IEEE halves widened to floats.
+  static V LoadF16(const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static V LoadF16Partial(const uint16_t* p, int64_t count) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(FirstLanes(count), p));
+  }
 
   static V Add(V a, V b) { return _mm512_add_ps(a, b); }
   static V Sub(V a, V b) { return _mm512_sub_ps(a, b); }
