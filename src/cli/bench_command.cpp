@@ -13,6 +13,7 @@
 #include "base/thread_pool.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "config/env_config.h"
 #include "engine/context.h"
 #include "engine/model.h"
 
@@ -27,6 +28,7 @@ struct BenchOptions {
   int reps = 5;
   bool json = false;
   bool no_repack = false;
+  std::string kv_type;  // empty: OLLAMA_KV_CACHE_TYPE, else f16
 };
 
 struct Stats {
@@ -82,6 +84,11 @@ int Run(const BenchOptions& o, CommandIo& io) {
     io.err << "Error: -p and -n must not be negative (and not both 0), -r must be at least 1\n";
     return kExitUsage;
   }
+  auto kv_type = engine::KvCacheTypeFromName(o.kv_type.empty() ? config::KvCacheType() : o.kv_type);
+  if (!kv_type.ok()) {
+    io.err << "Error: " << kv_type.status().message() << "\n";
+    return kExitUsage;
+  }
   auto model = engine::Model::Load(o.model, {.pack_weights = !o.no_repack, .n_threads = o.threads});
   if (!model.ok()) {
     io.err << "Error: " << o.model << ": " << model.status().message() << "\n";
@@ -95,6 +102,7 @@ int Run(const BenchOptions& o, CommandIo& io) {
   copt.n_ctx = std::max(o.n_prompt, o.n_gen) + 1;
   copt.n_ubatch = std::max(o.n_prompt, 1);
   copt.n_threads = o.threads > 0 ? o.threads : ThreadPool::DefaultThreadCount();
+  copt.kv_type = *kv_type;
   auto ctx = engine::Context::Create(**model, copt);
   if (!ctx.ok()) {
     io.err << "Error: " << ctx.status().message() << "\n";
@@ -104,6 +112,7 @@ int Run(const BenchOptions& o, CommandIo& io) {
   nlohmann::json out = {{"model", o.model},
                         {"arch", (*model)->hparams().arch},
                         {"threads", copt.n_threads},
+                        {"kv_type", gguf::TypeInfo(copt.kv_type).name},
                         {"model_bytes", (*model)->tensor_bytes()},
                         {"bytes_per_token", (*model)->bytes_per_token()}};
   auto measure = [&](const char* name, int n, auto run) -> bool {
@@ -188,6 +197,8 @@ Command BenchCommand() {
         app.add_option("-r,--repetitions", options->reps, "timed runs of each test")
             ->capture_default_str();
         app.add_flag("--json", options->json, "print JSON for scripts");
+        app.add_option("--kv-type", options->kv_type,
+                       "KV cache type: f16, f32, q8_0 (default: $OLLAMA_KV_CACHE_TYPE or f16)");
         app.add_flag("--no-repack", options->no_repack,
                      "run every product on the file's rows (no repacked copy)");
         return [options](CommandIo& io) { return Run(*options, io); };

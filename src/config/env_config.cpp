@@ -140,4 +140,6 @@ LogLevel ParseDebugLevel(std::string_view raw) {
 
 LogLevel DebugLevel() { return ParseDebugLevel(Var("OLLAMA_DEBUG")); }
 
+std::string KvCacheType() { return Var("OLLAMA_KV_CACHE_TYPE"); }
+
 }  // namespace corral::config

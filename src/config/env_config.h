@@ -41,4 +41,8 @@ HostAddress Host();
 LogLevel ParseDebugLevel(std::string_view raw);
 LogLevel DebugLevel();
 
+// OLLAMA_KV_CACHE_TYPE as given ("f16", "q8_0", ...; "" when unset). The engine validates it
+// (engine::KvCacheTypeFromName): config sits below the engine and does not know the types.
+std::string KvCacheType();
+
 }  // namespace corral::config

@@ -6,7 +6,11 @@
 #include <filesystem>
 #include <thread>
 
+#include <unistd.h>
+#include <nlohmann/json.hpp>
+
 #include "base/version.h"
+#include "modelgen/model_factory.h"
 #include "testing/subprocess.h"
 
 namespace corral::testing {
@@ -108,6 +112,45 @@ TEST(CliE2eTest, InstallGivesAWorkingBinary) {
   EXPECT_EQ(version->exit_code, 0);
   EXPECT_NE(version->err.find(std::string("client version is ") + kVersion), std::string::npos);
   std::filesystem::remove_all(prefix);
+}
+
+}  // namespace
+}  // namespace corral::testing
+
+namespace corral::testing {
+namespace {
+
+// `corral bench` on a tiny random model: JSON with positive speeds, and clear errors.
+TEST(CliE2eTest, BenchMeasuresATinyModelAndRefusesBadInput) {
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("corral-bench-e2e-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  auto spec = modelgen::TinySpec("llama");
+  ASSERT_TRUE(spec.ok());
+  auto model = modelgen::MakeModel(*spec, quantize::FileType::kQ8_0, dir.string(), 1);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+
+  ProcessResult r = Corral({"bench", *model, "-p", "16", "-n", "4", "-r", "2", "-t", "1", "--json"},
+                           {{"OLLAMA_KV_CACHE_TYPE", "q8_0"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto json = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(json.is_discarded()) << r.out;
+  EXPECT_EQ(json["kv_type"], "q8_0");
+  EXPECT_EQ(json["pp"]["n"], 16);
+  EXPECT_EQ(json["pp"]["tokens_per_s"].size(), 2u);
+  EXPECT_GT(json["pp"]["median"].get<double>(), 0.0);
+  EXPECT_GT(json["tg"]["min"].get<double>(), 0.0);
+  EXPECT_GT(json["peak_rss_bytes"].get<uint64_t>(), 0u);
+
+  r = Corral({"bench", *model, "--kv-type", "q3_0"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("q3_0"), std::string::npos) << r.err;
+  r = Corral({"bench", *model, "-r", "0"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  r = Corral({"bench", (dir / "missing.gguf").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("missing.gguf"), std::string::npos) << r.err;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
