@@ -77,8 +77,9 @@ Status Context::Allocate() {
   if (fused_qkv) qkv_.resize(nb * qkv);
   bool fused_up =
       !w.layers.empty() && !w.layers[0].gate.present() && w.layers[0].up.n_rows == 2 * hp.n_ff;
-  ffn_a_.resize(nb * hp.n_ff * (fused_up ? 2 : 1));
-  ffn_b_.resize(nb * hp.n_ff);
+  const int64_t ffn_rows = std::min<int64_t>(nb, 128);  // forward.cpp's kFfnChunk
+  ffn_a_.resize(ffn_rows * hp.n_ff * (fused_up ? 2 : 1));
+  ffn_b_.resize(ffn_rows * hp.n_ff);
   const int64_t half_rot = std::max<int64_t>(hp.n_rot / 2, 1);
   rope_cos_.resize(nb * half_rot);
   rope_sin_.resize(nb * half_rot);
@@ -100,7 +101,6 @@ Status Context::Allocate() {
   xq_.resize(xq_row * nb);
 
   gathered_.resize(std::max(options_.n_outputs_max, nb) * hp.n_embd);
-  hidden_out_.resize(nb * hp.n_embd);
   if (w.output.present()) logits_.resize(options_.n_outputs_max * hp.n_vocab);
 
   thread_scratch_.resize(options_.n_threads);
@@ -207,16 +207,16 @@ Result<std::vector<float>> Context::Embed(std::span<const int32_t> tokens, int32
   switch (pooling) {
     case PoolingType::kMean:
       for (int64_t i = 0; i < n; ++i) {
-        for (int64_t d = 0; d < hp.n_embd; ++d) pooled[d] += hidden_out_[i * hp.n_embd + d];
+        for (int64_t d = 0; d < hp.n_embd; ++d) pooled[d] += gathered_[i * hp.n_embd + d];
       }
       for (float& v : pooled) v /= static_cast<float>(n);
       break;
     case PoolingType::kCls:
-      std::copy_n(hidden_out_.begin(), hp.n_embd, pooled.begin());
+      std::copy_n(gathered_.begin(), hp.n_embd, pooled.begin());
       break;
     case PoolingType::kLast:
     case PoolingType::kNone:
-      std::copy_n(hidden_out_.begin() + (n - 1) * hp.n_embd, hp.n_embd, pooled.begin());
+      std::copy_n(gathered_.begin() + (n - 1) * hp.n_embd, hp.n_embd, pooled.begin());
       break;
   }
   return pooled;

@@ -84,15 +84,22 @@ class Context {
   // One forward pass over n tokens already validated and placed (positions assigned).
   // `out_rows` lists the ubatch rows whose final hidden state is wanted; logits for them go
   // to logits_ + first_output · n_vocab unless `hidden_only`, which leaves the normed hidden
-  // states in hidden_out_.
+  // states in gathered_.
   void Forward(int64_t n, std::span<const int64_t> out_rows, int64_t first_output,
                bool hidden_only);
   void EmbedTokens(int64_t n);
   void Attention(int64_t layer, int64_t n);
-  // y = W·x for n rows of x (quantizing x once per activation type, reused across calls with
-  // the same input), plus bias.
-  void Project(const Weight& w, const Vector& bias, const float* x, int64_t x_stride, float* y,
-               int64_t y_stride, int64_t n);
+  // out = FFN(in) for n tokens (gate/up, activation, down; fused or ungated variants).
+  void FeedForward(const LayerWeights& l,
+                   const float* in,  // [n, n_embd]
+                   float* out,       // [n, n_embd]
+                   int64_t n);
+  // y = W·x + bias for n rows of x (x quantized once per activation type and reused by the
+  // next call with the same input, as q/k/v and gate/up share theirs).
+  void Project(const Weight& w, const Vector& bias,
+               const float* x,  // [n, w.n_cols]
+               float* y,        // [n, w.n_rows]
+               int64_t n);
   void Norm(const Vector& w, const Vector& b, const float* x, float* y, int64_t n, int64_t width,
             int64_t count_per_row);
 
@@ -116,8 +123,8 @@ class Context {
   std::vector<float> v_;         // [n_ubatch, v_dim]
   std::vector<float> qkv_;       // [n_ubatch, q_dim + k_dim + v_dim] fused projections
   std::vector<float> attn_;      // [n_ubatch, n_head · head_dim_v]
-  std::vector<float> ffn_a_;     // [n_ubatch, n_ff (2·n_ff when fused)]
-  std::vector<float> ffn_b_;     // [n_ubatch, n_ff]
+  std::vector<float> ffn_a_;     // [min(n_ubatch, 128), n_ff (2·n_ff when fused)]
+  std::vector<float> ffn_b_;     // [min(n_ubatch, 128), n_ff]
   std::vector<float> out_;       // [n_ubatch, n_embd] sub-layer output
   std::vector<float> rope_cos_;  // [n_ubatch, n_rot / 2] (and again for sliding-window layers)
   std::vector<float> rope_sin_;  // [n_ubatch, n_rot / 2]
@@ -126,9 +133,8 @@ class Context {
   const float* xq_source_ = nullptr;  // what xq_ holds, to reuse it for q/k/v and gate/up
   gguf::GgmlType xq_type_ = gguf::GgmlType::kF32;
   int64_t xq_rows_ = 0;
-  std::vector<float> gathered_;    // [n_outputs_max, n_embd] rows that need logits
-  std::vector<float> hidden_out_;  // [n_ubatch, n_embd] normed final hidden states (Embed)
-  std::vector<float> logits_;      // [n_outputs_max, n_vocab]
+  std::vector<float> gathered_;  // [n_outputs_max, n_embd] rows that need logits
+  std::vector<float> logits_;    // [n_outputs_max, n_vocab]
   int64_t n_outputs_ = 0;
 
   // Per-thread attention scratch.

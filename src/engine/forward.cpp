@@ -18,6 +18,9 @@
 namespace corral::engine {
 namespace {
 
+// Tokens per pass through the FFN (bounds its [tokens, n_ff] scratch).
+constexpr int64_t kFfnChunk = 128;
+
 // Rows per ParallelFor chunk for cheap per-row work, so small batches stay on one thread.
 constexpr int64_t kRowsPerChunk = 16;
 
@@ -68,8 +71,7 @@ void Context::Norm(const Vector& w, const Vector& b, const float* x, float* y, i
       kRowsPerChunk * count_per_row);
 }
 
-void Context::Project(const Weight& w, const Vector& bias, const float* x, int64_t /*x_stride*/,
-                      float* y, int64_t /*y_stride*/, int64_t n) {
+void Context::Project(const Weight& w, const Vector& bias, const float* x, float* y, int64_t n) {
   const kernels::QuantDotTable& dots = kernels::QuantDots();
   const gguf::GgmlType act_type = tensor::Traits(w.type).vec_dot_type;
   if (xq_source_ != x || xq_type_ != act_type || xq_rows_ != n) {
@@ -98,9 +100,7 @@ void Context::EmbedTokens(int64_t n) {
   const kernels::KernelTable& kt = kernels::Kernels();
   pool_->ParallelFor(
       n,
-      [&](int64_t begin, int64_t end, int thread) {
-        std::vector<float>& tmp = thread_scratch_[thread].v_row;  // not used concurrently here
-        (void)tmp;
+      [&](int64_t begin, int64_t end, int) {
         for (int64_t i = begin; i < end; ++i) {
           float* row = x_.data() + i * hp.n_embd;  // [n_embd]
           tensor::DequantizeRow(w.token_embd.type, w.token_embd.Row(ub_tokens_[i]), row, hp.n_embd);
@@ -183,6 +183,61 @@ void Context::Attention(int64_t layer, int64_t n) {
   });
 }
 
+void Context::FeedForward(const LayerWeights& l, const float* in, float* out, int64_t n) {
+  const HParams& hp = model_.hparams();
+  const kernels::KernelTable& kt = kernels::Kernels();
+  const int64_t n_ff = hp.n_ff, n_embd = hp.n_embd;
+  const bool fused = !l.gate.present() && l.up.n_rows == 2 * n_ff;
+  const bool gated = l.gate.present() || fused;
+  // Tokens go through in chunks so the [tokens, n_ff] intermediates stay small (they are the
+  // largest scratch buffers); each chunk is still a matrix-matrix product.
+  for (int64_t c0 = 0; c0 < n; c0 += kFfnChunk) {
+    const int64_t m = std::min(kFfnChunk, n - c0);
+    const float* x = in + c0 * n_embd;  // [m, n_embd]
+    float* a = ffn_a_.data();           // [m, n_ff] gate (or [m, 2·n_ff] gate‖up when fused)
+    float* b = ffn_b_.data();           // [m, n_ff] up, then the activation's output
+    if (l.gate.present()) {
+      Project(l.gate, l.b_gate, x, a, m);
+      Project(l.up, l.b_up, x, b, m);
+    } else if (fused) {
+      Project(l.up, l.b_up, x, a, m);
+      for (int64_t i = 0; i < m; ++i) {
+        std::copy_n(a + i * 2 * n_ff + n_ff, n_ff, b + i * n_ff);
+        std::memmove(a + i * n_ff, a + i * 2 * n_ff, n_ff * sizeof(float));
+      }
+    } else {
+      Project(l.up, l.b_up, x, b, m);
+    }
+    pool_->ParallelFor(
+        m,
+        [&](int64_t begin, int64_t end, int) {
+          for (int64_t i = begin; i < end; ++i) {
+            float* ga = a + i * n_ff;
+            float* ub = b + i * n_ff;
+            switch (hp.ffn_activation) {
+              case FfnActivation::kSilu:
+                if (gated) {
+                  kt.swiglu(ga, ub, ub, n_ff);
+                } else {
+                  kt.silu(ub, ub, n_ff);
+                }
+                break;
+              case FfnActivation::kGeluTanh:
+                GeluLikeGgml(gated ? ga : ub, n_ff);
+                if (gated) kt.mul(ga, ub, ub, n_ff);
+                break;
+              case FfnActivation::kGeluErf:
+                kt.gelu_erf(gated ? ga : ub, gated ? ga : ub, n_ff);
+                if (gated) kt.mul(ga, ub, ub, n_ff);
+                break;
+            }
+          }
+        },
+        kRowsPerChunk);
+    Project(l.down, l.b_down, b, out + c0 * n_embd, m);
+  }
+}
+
 void Context::Forward(int64_t n, std::span<const int64_t> out_rows, int64_t first_output,
                       bool hidden_only) {
   const HParams& hp = model_.hparams();
@@ -228,7 +283,7 @@ void Context::Forward(int64_t n, std::span<const int64_t> out_rows, int64_t firs
     }
     if (l.wqkv.present()) {
       const int64_t width = q_dim + k_dim + v_dim;
-      Project(l.wqkv, l.bqkv, attn_in, n_embd, qkv_.data(), width, n);
+      Project(l.wqkv, l.bqkv, attn_in, qkv_.data(), n);
       for (int64_t i = 0; i < n; ++i) {
         const float* row = qkv_.data() + i * width;
         std::copy_n(row, q_dim, q_.data() + i * q_dim);
@@ -236,9 +291,9 @@ void Context::Forward(int64_t n, std::span<const int64_t> out_rows, int64_t firs
         std::copy_n(row + q_dim + k_dim, v_dim, v_.data() + i * v_dim);
       }
     } else {
-      Project(l.wq, l.bq, attn_in, n_embd, q_.data(), q_dim, n);
-      Project(l.wk, l.bk, attn_in, n_embd, k_.data(), k_dim, n);
-      Project(l.wv, l.bv, attn_in, n_embd, v_.data(), v_dim, n);
+      Project(l.wq, l.bq, attn_in, q_.data(), n);
+      Project(l.wk, l.bk, attn_in, k_.data(), n);
+      Project(l.wv, l.bv, attn_in, v_.data(), n);
     }
     if (l.q_norm.present()) Norm(l.q_norm, {}, q_.data(), q_.data(), n, hp.head_dim_k, hp.n_head);
     if (l.k_norm.present())
@@ -254,7 +309,7 @@ void Context::Forward(int64_t n, std::span<const int64_t> out_rows, int64_t firs
       kv_->Store(il, ub_seq_[i], ub_pos_[i], k_.data() + i * k_dim, v_.data() + i * v_dim);
     }
     Attention(il, n);
-    Project(l.wo, l.bo, attn_.data(), hp.n_head * hp.head_dim_v, out_.data(), n_embd, n);
+    Project(l.wo, l.bo, attn_.data(), out_.data(), n);
     if (l.post_attn_norm.present()) {
       Norm(l.post_attn_norm, {}, out_.data(), out_.data(), n, n_embd, 1);
     }
@@ -271,48 +326,7 @@ void Context::Forward(int64_t n, std::span<const int64_t> out_rows, int64_t firs
     } else {
       xq_source_ = nullptr;
     }
-    const int64_t n_ff = hp.n_ff;
-    if (l.gate.present()) {
-      Project(l.gate, l.b_gate, ffn_in, n_embd, ffn_a_.data(), n_ff, n);
-      Project(l.up, l.b_up, ffn_in, n_embd, ffn_b_.data(), n_ff, n);
-    } else if (l.up.n_rows == 2 * n_ff) {
-      // Fused gate‖up: each row holds the gate half, then the up half.
-      Project(l.up, l.b_up, ffn_in, n_embd, ffn_a_.data(), 2 * n_ff, n);
-      for (int64_t i = 0; i < n; ++i) {
-        std::copy_n(ffn_a_.data() + i * 2 * n_ff + n_ff, n_ff, ffn_b_.data() + i * n_ff);
-        std::memmove(ffn_a_.data() + i * n_ff, ffn_a_.data() + i * 2 * n_ff, n_ff * sizeof(float));
-      }
-    } else {
-      Project(l.up, l.b_up, ffn_in, n_embd, ffn_b_.data(), n_ff, n);
-    }
-    const bool gated = l.gate.present() || l.up.n_rows == 2 * n_ff;
-    pool_->ParallelFor(
-        n,
-        [&](int64_t begin, int64_t end, int) {
-          for (int64_t i = begin; i < end; ++i) {
-            float* a = ffn_a_.data() + i * n_ff;
-            float* b = ffn_b_.data() + i * n_ff;
-            switch (hp.ffn_activation) {
-              case FfnActivation::kSilu:
-                if (gated) {
-                  kt.swiglu(a, b, b, n_ff);
-                } else {
-                  kt.silu(b, b, n_ff);
-                }
-                break;
-              case FfnActivation::kGeluTanh:
-                GeluLikeGgml(gated ? a : b, n_ff);
-                if (gated) kt.mul(a, b, b, n_ff);
-                break;
-              case FfnActivation::kGeluErf:
-                kt.gelu_erf(gated ? a : b, gated ? a : b, n_ff);
-                if (gated) kt.mul(a, b, b, n_ff);
-                break;
-            }
-          }
-        },
-        kRowsPerChunk);
-    Project(l.down, l.b_down, ffn_b_.data(), n_ff, out_.data(), n_embd, n);
+    FeedForward(l, ffn_in, out_.data(), n);
     if (l.post_ffw_norm.present())
       Norm(l.post_ffw_norm, {}, out_.data(), out_.data(), n, n_embd, 1);
     kt.add(x_.data(), out_.data(), x_.data(), n * n_embd);
@@ -325,7 +339,7 @@ void Context::Forward(int64_t n, std::span<const int64_t> out_rows, int64_t firs
   // --- output head, only for the rows that need it ---
   const int64_t n_out = static_cast<int64_t>(out_rows.size());
   if (n_out == 0) return;
-  float* hidden = hidden_only ? hidden_out_.data() : gathered_.data();  // [n_out, n_embd]
+  float* hidden = gathered_.data();  // [n_out, n_embd]
   for (int64_t r = 0; r < n_out; ++r) {
     std::copy_n(x_.data() + out_rows[r] * n_embd, n_embd, hidden + r * n_embd);
   }
@@ -334,7 +348,7 @@ void Context::Forward(int64_t n, std::span<const int64_t> out_rows, int64_t firs
   if (hidden_only) return;
   xq_source_ = nullptr;
   float* logits = logits_.data() + first_output * hp.n_vocab;  // [n_out, n_vocab]
-  Project(w.output, {}, hidden, n_embd, logits, hp.n_vocab, n_out);
+  Project(w.output, {}, hidden, logits, n_out);
   if (hp.final_softcap > 0) {
     const float cap = hp.final_softcap;
     for (int64_t i = 0; i < n_out * hp.n_vocab; ++i) logits[i] = cap * std::tanh(logits[i] / cap);

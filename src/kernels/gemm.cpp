@@ -19,6 +19,7 @@ void FillGemms(GemmTable* table);
 
 using namespace gemm_internal;  // NOLINT: the layout structs are this file's vocabulary
 using gguf::GgmlType;
+using tensor::BlockQ4_0;
 using tensor::BlockQ4_K;
 using tensor::BlockQ6_K;
 using tensor::BlockQ8_0;
@@ -32,6 +33,7 @@ int Id(GgmlType type) { return static_cast<int>(type); }
 int64_t PackBlockCols(GgmlType type) {
   switch (type) {
     case GgmlType::kQ8_0:
+    case GgmlType::kQ4_0:
       return 32;
     case GgmlType::kQ4_K:
     case GgmlType::kQ6_K:
@@ -47,6 +49,8 @@ size_t PackBlockBytes(GgmlType type) {
   switch (type) {
     case GgmlType::kQ8_0:
       return sizeof(PanelQ8_0);
+    case GgmlType::kQ4_0:
+      return sizeof(PanelQ4_0);
     case GgmlType::kQ4_K:
       return sizeof(PanelQ4_K);
     case GgmlType::kQ6_K:
@@ -67,6 +71,13 @@ void PackRowQ8_0(const BlockQ8_0& b, int r, PanelQ8_0* out) {
   }
 }
 
+// ggml's nibbles stay as they are (low: column k, high: column 16 + k); only the 4-byte groups
+// move to their row's lane.
+void PackRowQ4_0(const BlockQ4_0& b, int r, PanelQ4_0* out) {
+  out->d[r] = b.d;
+  for (int k = 0; k < 16; ++k) out->q[k / 4][r][k % 4] = b.qs[k];
+}
+
 // The 6-bit scale and min of sub-block j (engine.md §3.1).
 void ScaleMinK4(const uint8_t* q /* [12] */, int j, int* sc, int* m) {
   if (j < 4) {
@@ -79,13 +90,13 @@ void ScaleMinK4(const uint8_t* q /* [12] */, int j, int* sc, int* m) {
 }
 
 void PackRowQ4_K(const BlockQ4_K& b, int r, PanelQ4_K* out) {
-  out->d[r] = tensor::Fp16ToFp32(b.d);
-  out->dmin[r] = tensor::Fp16ToFp32(b.dmin);
+  out->d[r] = b.d;
+  out->dmin[r] = b.dmin;
   for (int j = 0; j < 8; ++j) {
     int sc, m;
     ScaleMinK4(b.scales, j, &sc, &m);
     out->sc[j][r] = static_cast<uint8_t>(sc);
-    out->m[j / 2][r][j % 2] = static_cast<int16_t>(m);
+    out->m[j / 2][r][j % 2] = static_cast<uint8_t>(m);
   }
   uint8_t v[256];  // [256] nibble values in column order
   for (int c = 0; c < 4; ++c) {
@@ -143,6 +154,10 @@ void PackPanel(GgmlType type, const uint8_t* rows, size_t row_bytes, int n_valid
           PackRowQ8_0(reinterpret_cast<const BlockQ8_0*>(row)[b], r,
                       reinterpret_cast<PanelQ8_0*>(panel) + b);
           break;
+        case GgmlType::kQ4_0:
+          PackRowQ4_0(reinterpret_cast<const BlockQ4_0*>(row)[b], r,
+                      reinterpret_cast<PanelQ4_0*>(panel) + b);
+          break;
         case GgmlType::kQ4_K:
           PackRowQ4_K(reinterpret_cast<const BlockQ4_K*>(row)[b], r,
                       reinterpret_cast<PanelQ4_K*>(panel) + b);
@@ -170,6 +185,8 @@ size_t AuxRowBytes(GgmlType type, int64_t n_cols) {
   switch (type) {
     case GgmlType::kQ8_0:
       return static_cast<size_t>(n_cols / 32) * sizeof(AuxQ8_0);
+    case GgmlType::kQ4_0:
+      return static_cast<size_t>(n_cols / 32) * sizeof(AuxQ4_0);
     case GgmlType::kQ4_K:
       return static_cast<size_t>(n_cols / 256) * sizeof(AuxQ4_K);
     case GgmlType::kQ6_K:
@@ -190,6 +207,14 @@ void MakeAux(GgmlType type, const uint8_t* x /* [ActivationBytes] */, int64_t n_
       int32_t sum = 0;
       for (int k = 0; k < 32; ++k) sum += a[b].qs[k];
       out[b] = {-128 * sum, tensor::Fp16ToFp32(a[b].d)};
+    }
+  } else if (type == GgmlType::kQ4_0) {
+    const auto* a = reinterpret_cast<const BlockQ8_0*>(x);
+    auto* out = reinterpret_cast<AuxQ4_0*>(aux);
+    for (int64_t b = 0; b < n_cols / 32; ++b) {
+      int32_t sum = 0;
+      for (int k = 0; k < 32; ++k) sum += a[b].qs[k];
+      out[b] = {-8 * sum, tensor::Fp16ToFp32(a[b].d)};
     }
   } else if (type == GgmlType::kQ4_K) {
     const auto* a = reinterpret_cast<const BlockQ8_K*>(x);
@@ -231,6 +256,27 @@ void ScalarQ8_0(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x
   }
 }
 
+void ScalarQ4_0(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x_row,
+                const uint8_t* aux, size_t aux_row, int n_tokens, float* out) {
+  const auto* w = reinterpret_cast<const PanelQ4_0*>(panel);
+  for (int t = 0; t < n_tokens; ++t) {
+    const auto* a = reinterpret_cast<const BlockQ8_0*>(x + t * x_row);
+    const auto* s = reinterpret_cast<const AuxQ4_0*>(aux + t * aux_row);
+    for (int r = 0; r < P; ++r) {
+      float acc = 0;
+      for (int64_t b = 0; b < n_cols / 32; ++b) {
+        int32_t sum = s[b].corr;
+        for (int k = 0; k < 16; ++k) {
+          const int byte = w[b].q[k / 4][r][k % 4];
+          sum += (byte & 15) * a[b].qs[k] + (byte >> 4) * a[b].qs[16 + k];
+        }
+        acc = std::fma(static_cast<float>(sum), tensor::Fp16ToFp32(w[b].d[r]) * s[b].d, acc);
+      }
+      out[t * P + r] = acc;
+    }
+  }
+}
+
 void ScalarQ4_K(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x_row,
                 const uint8_t* aux, size_t aux_row, int n_tokens, float* out) {
   const auto* w = reinterpret_cast<const PanelQ4_K*>(panel);
@@ -253,8 +299,8 @@ void ScalarQ4_K(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x
           sum += sub * w[b].sc[j][r];
           mins += w[b].m[j / 2][r][j % 2] * s[b].s[j];
         }
-        acc = std::fma(static_cast<float>(sum), w[b].d[r] * a[b].d, acc);
-        acc = std::fma(-static_cast<float>(mins), w[b].dmin[r] * a[b].d, acc);
+        acc = std::fma(static_cast<float>(sum), tensor::Fp16ToFp32(w[b].d[r]) * a[b].d, acc);
+        acc = std::fma(-static_cast<float>(mins), tensor::Fp16ToFp32(w[b].dmin[r]) * a[b].d, acc);
       }
       out[t * P + r] = acc;
     }
@@ -316,6 +362,7 @@ GemmTable MakeTable(CpuLevel level) {
     table.token_tile[Id(type)] = 4;
   };
   set(GgmlType::kQ8_0, ScalarQ8_0);
+  set(GgmlType::kQ4_0, ScalarQ4_0);
   set(GgmlType::kQ4_K, ScalarQ4_K);
   set(GgmlType::kQ6_K, ScalarQ6_K);
   set(GgmlType::kF16, ScalarF16);

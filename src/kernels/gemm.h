@@ -8,9 +8,11 @@
 //
 // Packed layouts (per panel of 16 rows, per block of columns; rows past n_rows are zero):
 //   Q8_0 (32 cols):  d[16] f32, q[8 groups][16 rows][4] u8 = q + 128          576 B (+5.9 %)
-//   Q4_K (256 cols): d[16], dmin[16] f32, sc[8][16] u8, m[4][16][2] i16 (min pairs),
+//   Q4_0 (32 cols):  d[16] f16, q[4][16 rows][4] nibbles as ggml's (low: column 4i + k, high:
+//                    16 + 4i + k); blocks are 288 B, so their loads are unaligned  288 B (+0 %)
+//   Q4_K (256 cols): d[16], dmin[16] f16, sc[8][16] u8, m[4][16][2] u8 (min pairs),
 //                    q[8 sub-blocks][4][16 rows][4] nibbles (low: group i, high: group i+4)
-//                                                                              2560 B (+11 %)
+//                                                                              2368 B (+2.8 %)
 //   Q6_K (256 cols): d[16] f32, sc[16][16] i8, ql[8 sub-blocks][4][16 rows][4] low-4-bit
 //                    nibbles (like Q4_K), qh[8][2][16 rows][4] high 2 bits, 4 groups a byte
 //                                                                              3392 B (+1 %)
@@ -24,8 +26,9 @@
 //
 // Activations are the same as for MatMul/MatVec: QuantizeActivations(type, ...) output (Q8_0,
 // Q8_K or F16 rows). Each call derives a small per-token-block summary (activation block sums
-// for Q8_0/Q4_K/Q6_K, the F16 rows converted to F32 for F16) into a thread-local buffer of the
-// calling thread, grown on first use and reused afterwards (no allocation per call once warm).
+// for the quantized types, the F16 rows converted to F32 for F16) into a thread-local buffer of
+// the calling thread, grown on first use and reused afterwards (no allocation per call once
+// warm).
 #pragma once
 
 #include <cstddef>
@@ -63,7 +66,7 @@ struct GemmTable {
 const GemmTable& Gemms();                   // the selected level (chosen once, like QuantDots)
 const GemmTable& GemmsFor(CpuLevel level);  // CHECK-fails if the CPU lacks it
 
-// Whether Pack takes `type` (Q8_0, Q4_K, Q6_K, F16 for now).
+// Whether Pack takes `type` (Q8_0, Q4_0, Q4_K, Q6_K, F16 for now).
 bool CanPack(gguf::GgmlType type);
 // Whether the selected level has a SIMD kernel for packed `type`, i.e. packing is worth its
 // memory (on a CPU without AVX-512 VNNI the packed product runs the scalar twin: use MatMul on

@@ -14,11 +14,15 @@ struct PanelQ8_0 {     // 32 columns
   float d[P];          // [16] weight block scales
   uint8_t q[8][P][4];  // [group, row, 4 columns]: q + 128
 };
-struct PanelQ4_K {        // 256 columns
-  float d[P], dmin[P];    // [16]
-  uint8_t sc[8][P];       // [sub-block, row] 6-bit scales
-  int16_t m[4][P][2];     // [sub-block pair, row, 2]: mins of sub-blocks 2i, 2i+1
-  uint8_t q[8][4][P][4];  // [sub-block, i, row, 4]: low nibble group i, high group i + 4
+struct PanelQ4_0 {     // 32 columns
+  uint16_t d[P];       // [16] f16 as in the ggml block
+  uint8_t q[4][P][4];  // [i, row, 4]: low nibble column 4i + k, high nibble 16 + 4i + k (q + 8)
+};
+struct PanelQ4_K {         // 256 columns
+  uint16_t d[P], dmin[P];  // [16] f16 as in the ggml block (the kernel converts, exactly)
+  uint8_t sc[8][P];        // [sub-block, row] 6-bit scales
+  uint8_t m[4][P][2];      // [sub-block pair, row, 2]: 6-bit mins of sub-blocks 2i, 2i+1
+  uint8_t q[8][4][P][4];   // [sub-block, i, row, 4]: low nibble group i, high group i + 4
 };
 struct PanelQ6_K {         // 256 columns
   float d[P];              // [16]
@@ -26,12 +30,17 @@ struct PanelQ6_K {         // 256 columns
   uint8_t ql[8][4][P][4];  // [sub-block of 32, i, row, 4]: low 4 bits, group i | group i+4 << 4
   uint8_t qh[8][2][P][4];  // [sub-block of 32, h, row, 4]: bits 2m, 2m+1: high 2 bits, group 4h+m
 };
-static_assert(sizeof(PanelQ8_0) == 576 && sizeof(PanelQ4_K) == 2560 && sizeof(PanelQ6_K) == 3392);
+static_assert(sizeof(PanelQ8_0) == 576 && sizeof(PanelQ4_0) == 288 && sizeof(PanelQ4_K) == 2368 &&
+              sizeof(PanelQ6_K) == 3392);
 
 // Per token and weight block, derived from the activation row at each call.
 struct AuxQ8_0 {
   int32_t corr;  // −128·Σ q_a: undoes the +128 that made the weights unsigned
   float d;       // the activation block scale as f32
+};
+struct AuxQ4_0 {  // Q4_0 weights take Q8_0 activations too
+  int32_t corr;   // −8·Σ q_a: the −8 offset of the nibbles
+  float d;        // the activation block scale as f32
 };
 struct AuxQ4_K {
   int16_t s[8];  // Σ q_a over each 32-column sub-block (bsums[2j] + bsums[2j + 1])
