@@ -65,15 +65,13 @@ Status BindDecoder(const WeightBinder& b, const HParams& hp, const DecoderLayout
       ASSIGN_OR_RETURN(l.wq, b.Matrix(name("attn_q.weight"), n_embd, q_dim));
       ASSIGN_OR_RETURN(l.wk, b.Matrix(name("attn_k.weight"), n_embd, k_dim));
       ASSIGN_OR_RETURN(l.wv, b.Matrix(name("attn_v.weight"), n_embd, v_dim));
-      if (layout.qkv_bias) {
-        ASSIGN_OR_RETURN(l.bq, b.Vec(name("attn_q.bias"), q_dim));
-        ASSIGN_OR_RETURN(l.bk, b.Vec(name("attn_k.bias"), k_dim));
-        ASSIGN_OR_RETURN(l.bv, b.Vec(name("attn_v.bias"), v_dim));
-      } else {
-        ASSIGN_OR_RETURN(l.bq, b.OptionalVec(name("attn_q.bias"), q_dim));
-        ASSIGN_OR_RETURN(l.bk, b.OptionalVec(name("attn_k.bias"), k_dim));
-        ASSIGN_OR_RETURN(l.bv, b.OptionalVec(name("attn_v.bias"), v_dim));
-      }
+      // Biases: required where the architecture always has them (qwen2), else optional.
+      auto bias = [&](std::string_view n, int64_t size) {
+        return layout.qkv_bias ? b.Vec(name(n), size) : b.OptionalVec(name(n), size);
+      };
+      ASSIGN_OR_RETURN(l.bq, bias("attn_q.bias", q_dim));
+      ASSIGN_OR_RETURN(l.bk, bias("attn_k.bias", k_dim));
+      ASSIGN_OR_RETURN(l.bv, bias("attn_v.bias", v_dim));
     }
     if (layout.qk_norm) {
       ASSIGN_OR_RETURN(l.q_norm, b.Vec(name("attn_q_norm.weight"), hp.head_dim_k));
