@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "base/check.h"
@@ -20,9 +21,13 @@ void FillGemms(GemmTable* table);
 using namespace gemm_internal;  // NOLINT: the layout structs are this file's vocabulary
 using gguf::GgmlType;
 using tensor::BlockQ4_0;
+using tensor::BlockQ4_1;
 using tensor::BlockQ4_K;
+using tensor::BlockQ5_0;
+using tensor::BlockQ5_1;
 using tensor::BlockQ6_K;
 using tensor::BlockQ8_0;
+using tensor::BlockQ8_1;
 using tensor::BlockQ8_K;
 
 namespace {
@@ -34,6 +39,9 @@ int64_t PackBlockCols(GgmlType type) {
   switch (type) {
     case GgmlType::kQ8_0:
     case GgmlType::kQ4_0:
+    case GgmlType::kQ5_0:
+    case GgmlType::kQ4_1:
+    case GgmlType::kQ5_1:
       return 32;
     case GgmlType::kQ4_K:
     case GgmlType::kQ6_K:
@@ -51,6 +59,12 @@ size_t PackBlockBytes(GgmlType type) {
       return sizeof(PanelQ8_0);
     case GgmlType::kQ4_0:
       return sizeof(PanelQ4_0);
+    case GgmlType::kQ5_0:
+      return sizeof(PanelQ5_0);
+    case GgmlType::kQ4_1:
+      return sizeof(PanelQ4_1);
+    case GgmlType::kQ5_1:
+      return sizeof(PanelQ5_1);
     case GgmlType::kQ4_K:
       return sizeof(PanelQ4_K);
     case GgmlType::kQ6_K:
@@ -65,7 +79,7 @@ size_t PackBlockBytes(GgmlType type) {
 // ---- packing (one ggml block of one row into its lane of a panel block) ----
 
 void PackRowQ8_0(const BlockQ8_0& b, int r, PanelQ8_0* out) {
-  out->d[r] = tensor::Fp16ToFp32(b.d);
+  out->d[r] = b.d;
   for (int k = 0; k < 32; ++k) {
     out->q[k / 4][r][k % 4] = static_cast<uint8_t>(b.qs[k] + 128);
   }
@@ -73,9 +87,39 @@ void PackRowQ8_0(const BlockQ8_0& b, int r, PanelQ8_0* out) {
 
 // ggml's nibbles stay as they are (low: column k, high: column 16 + k); only the 4-byte groups
 // move to their row's lane.
+void PackNibbles(const uint8_t* qs /* [16] */, int r, uint8_t (*q)[P][4] /* [4][16][4] */) {
+  for (int k = 0; k < 16; ++k) q[k / 4][r][k % 4] = qs[k];
+}
+
+// ggml's high bits (bit c: column c) reordered so that byte k, bit g holds column 4g + k.
+void PackHighBits(const uint8_t* qh /* [4] */, int r, uint8_t (*out)[4] /* [16][4] */) {
+  uint32_t bits;
+  std::memcpy(&bits, qh, 4);
+  for (int c = 0; c < 32; ++c) out[r][c % 4] |= static_cast<uint8_t>(((bits >> c) & 1) << (c / 4));
+}
+
 void PackRowQ4_0(const BlockQ4_0& b, int r, PanelQ4_0* out) {
   out->d[r] = b.d;
-  for (int k = 0; k < 16; ++k) out->q[k / 4][r][k % 4] = b.qs[k];
+  PackNibbles(b.qs, r, out->q);
+}
+
+void PackRowQ5_0(const BlockQ5_0& b, int r, PanelQ5_0* out) {
+  out->d[r] = b.d;
+  PackHighBits(b.qh, r, out->qh);
+  PackNibbles(b.qs, r, out->q);
+}
+
+void PackRowQ4_1(const BlockQ4_1& b, int r, PanelQ4_1* out) {
+  out->d[r] = b.d;
+  out->m[r] = b.m;
+  PackNibbles(b.qs, r, out->q);
+}
+
+void PackRowQ5_1(const BlockQ5_1& b, int r, PanelQ5_1* out) {
+  out->d[r] = b.d;
+  out->m[r] = b.m;
+  PackHighBits(b.qh, r, out->qh);
+  PackNibbles(b.qs, r, out->q);
 }
 
 // The 6-bit scale and min of sub-block j (engine.md §3.1).
@@ -158,6 +202,18 @@ void PackPanel(GgmlType type, const uint8_t* rows, size_t row_bytes, int n_valid
           PackRowQ4_0(reinterpret_cast<const BlockQ4_0*>(row)[b], r,
                       reinterpret_cast<PanelQ4_0*>(panel) + b);
           break;
+        case GgmlType::kQ5_0:
+          PackRowQ5_0(reinterpret_cast<const BlockQ5_0*>(row)[b], r,
+                      reinterpret_cast<PanelQ5_0*>(panel) + b);
+          break;
+        case GgmlType::kQ4_1:
+          PackRowQ4_1(reinterpret_cast<const BlockQ4_1*>(row)[b], r,
+                      reinterpret_cast<PanelQ4_1*>(panel) + b);
+          break;
+        case GgmlType::kQ5_1:
+          PackRowQ5_1(reinterpret_cast<const BlockQ5_1*>(row)[b], r,
+                      reinterpret_cast<PanelQ5_1*>(panel) + b);
+          break;
         case GgmlType::kQ4_K:
           PackRowQ4_K(reinterpret_cast<const BlockQ4_K*>(row)[b], r,
                       reinterpret_cast<PanelQ4_K*>(panel) + b);
@@ -186,7 +242,11 @@ size_t AuxRowBytes(GgmlType type, int64_t n_cols) {
     case GgmlType::kQ8_0:
       return static_cast<size_t>(n_cols / 32) * sizeof(AuxQ8_0);
     case GgmlType::kQ4_0:
+    case GgmlType::kQ5_0:
       return static_cast<size_t>(n_cols / 32) * sizeof(AuxQ4_0);
+    case GgmlType::kQ4_1:
+    case GgmlType::kQ5_1:
+      return static_cast<size_t>(n_cols / 32) * sizeof(AuxQ4_1);
     case GgmlType::kQ4_K:
       return static_cast<size_t>(n_cols / 256) * sizeof(AuxQ4_K);
     case GgmlType::kQ6_K:
@@ -208,13 +268,20 @@ void MakeAux(GgmlType type, const uint8_t* x /* [ActivationBytes] */, int64_t n_
       for (int k = 0; k < 32; ++k) sum += a[b].qs[k];
       out[b] = {-128 * sum, tensor::Fp16ToFp32(a[b].d)};
     }
-  } else if (type == GgmlType::kQ4_0) {
+  } else if (type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0) {
+    const int32_t offset = type == GgmlType::kQ4_0 ? 8 : 16;
     const auto* a = reinterpret_cast<const BlockQ8_0*>(x);
     auto* out = reinterpret_cast<AuxQ4_0*>(aux);
     for (int64_t b = 0; b < n_cols / 32; ++b) {
       int32_t sum = 0;
       for (int k = 0; k < 32; ++k) sum += a[b].qs[k];
-      out[b] = {-8 * sum, tensor::Fp16ToFp32(a[b].d)};
+      out[b] = {-offset * sum, tensor::Fp16ToFp32(a[b].d)};
+    }
+  } else if (type == GgmlType::kQ4_1 || type == GgmlType::kQ5_1) {
+    const auto* a = reinterpret_cast<const BlockQ8_1*>(x);
+    auto* out = reinterpret_cast<AuxQ4_1*>(aux);
+    for (int64_t b = 0; b < n_cols / 32; ++b) {
+      out[b] = {tensor::Fp16ToFp32(a[b].d), tensor::Fp16ToFp32(a[b].s)};
     }
   } else if (type == GgmlType::kQ4_K) {
     const auto* a = reinterpret_cast<const BlockQ8_K*>(x);
@@ -249,28 +316,37 @@ void ScalarQ8_0(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x
       for (int64_t b = 0; b < n_cols / 32; ++b) {
         int32_t sum = s[b].corr;
         for (int k = 0; k < 32; ++k) sum += w[b].q[k / 4][r][k % 4] * a[b].qs[k];
-        acc = std::fma(static_cast<float>(sum), w[b].d[r] * s[b].d, acc);
+        acc = std::fma(static_cast<float>(sum), tensor::Fp16ToFp32(w[b].d[r]) * s[b].d, acc);
       }
       out[t * P + r] = acc;
     }
   }
 }
 
-void ScalarQ4_0(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x_row,
-                const uint8_t* aux, size_t aux_row, int n_tokens, float* out) {
-  const auto* w = reinterpret_cast<const PanelQ4_0*>(panel);
+// Q4_0, Q5_0, Q4_1, Q5_1: nibbles as Q4_0, plus the reordered high bits (Q5_*) and the block
+// minimum times the activation sum d·Σa (Q*_1, whose activations are Q8_1).
+template <class Panel, bool kHigh, bool kMin>
+void ScalarNibbles(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x_row,
+                   const uint8_t* aux, size_t aux_row, int n_tokens, float* out) {
+  using ActBlock = std::conditional_t<kMin, BlockQ8_1, BlockQ8_0>;
+  using Aux = std::conditional_t<kMin, AuxQ4_1, AuxQ4_0>;
+  const auto* w = reinterpret_cast<const Panel*>(panel);
   for (int t = 0; t < n_tokens; ++t) {
-    const auto* a = reinterpret_cast<const BlockQ8_0*>(x + t * x_row);
-    const auto* s = reinterpret_cast<const AuxQ4_0*>(aux + t * aux_row);
+    const auto* a = reinterpret_cast<const ActBlock*>(x + t * x_row);
+    const auto* s = reinterpret_cast<const Aux*>(aux + t * aux_row);
     for (int r = 0; r < P; ++r) {
       float acc = 0;
       for (int64_t b = 0; b < n_cols / 32; ++b) {
-        int32_t sum = s[b].corr;
-        for (int k = 0; k < 16; ++k) {
-          const int byte = w[b].q[k / 4][r][k % 4];
-          sum += (byte & 15) * a[b].qs[k] + (byte >> 4) * a[b].qs[16 + k];
+        int32_t sum = 0;
+        if constexpr (!kMin) sum = s[b].corr;
+        for (int c = 0; c < 32; ++c) {
+          const int byte = w[b].q[(c % 16) / 4][r][c % 4];
+          int v = c < 16 ? byte & 15 : byte >> 4;
+          if constexpr (kHigh) v |= ((w[b].qh[r][c % 4] >> (c / 4)) & 1) << 4;
+          sum += v * a[b].qs[c];
         }
         acc = std::fma(static_cast<float>(sum), tensor::Fp16ToFp32(w[b].d[r]) * s[b].d, acc);
+        if constexpr (kMin) acc = std::fma(tensor::Fp16ToFp32(w[b].m[r]), s[b].s, acc);
       }
       out[t * P + r] = acc;
     }
@@ -362,7 +438,10 @@ GemmTable MakeTable(CpuLevel level) {
     table.token_tile[Id(type)] = 4;
   };
   set(GgmlType::kQ8_0, ScalarQ8_0);
-  set(GgmlType::kQ4_0, ScalarQ4_0);
+  set(GgmlType::kQ4_0, ScalarNibbles<PanelQ4_0, false, false>);
+  set(GgmlType::kQ5_0, ScalarNibbles<PanelQ5_0, true, false>);
+  set(GgmlType::kQ4_1, ScalarNibbles<PanelQ4_1, false, true>);
+  set(GgmlType::kQ5_1, ScalarNibbles<PanelQ5_1, true, true>);
   set(GgmlType::kQ4_K, ScalarQ4_K);
   set(GgmlType::kQ6_K, ScalarQ6_K);
   set(GgmlType::kF16, ScalarF16);

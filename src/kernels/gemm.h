@@ -7,9 +7,14 @@
 // the same exact sums, and every block's scales are applied in f32 as vec_dot does.
 //
 // Packed layouts (per panel of 16 rows, per block of columns; rows past n_rows are zero):
-//   Q8_0 (32 cols):  d[16] f32, q[8 groups][16 rows][4] u8 = q + 128          576 B (+5.9 %)
+//   Q8_0 (32 cols):  d[16] f16, q[8 groups][16 rows][4] u8 = q + 128          544 B (+0 %)
 //   Q4_0 (32 cols):  d[16] f16, q[4][16 rows][4] nibbles as ggml's (low: column 4i + k, high:
-//                    16 + 4i + k); blocks are 288 B, so their loads are unaligned  288 B (+0 %)
+//                    16 + 4i + k)                                              288 B (+0 %)
+//   Q5_0 (32 cols):  d[16] f16, qh[16 rows][4] u8 (bit g of byte k: high bit of column
+//                    4g + k, ggml's u32 reordered), q[4][16][4] as Q4_0         352 B (+0 %)
+//   Q4_1 (32 cols):  d[16], m[16] f16, q[4][16][4] as Q4_0                      320 B (+0 %)
+//   Q5_1 (32 cols):  d[16], m[16] f16, qh and q as Q5_0                         384 B (+0 %)
+//                    (the 32-column blocks sit at any 32-byte offset: unaligned loads)
 //   Q4_K (256 cols): d[16], dmin[16] f16, sc[8][16] u8, m[4][16][2] u8 (min pairs),
 //                    q[8 sub-blocks][4][16 rows][4] nibbles (low: group i, high: group i+4)
 //                                                                              2368 B (+2.8 %)
@@ -66,7 +71,7 @@ struct GemmTable {
 const GemmTable& Gemms();                   // the selected level (chosen once, like QuantDots)
 const GemmTable& GemmsFor(CpuLevel level);  // CHECK-fails if the CPU lacks it
 
-// Whether Pack takes `type` (Q8_0, Q4_0, Q4_K, Q6_K, F16 for now).
+// Whether Pack takes `type` (Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K, Q6_K, F16 for now).
 bool CanPack(gguf::GgmlType type);
 // Whether the selected level has a SIMD kernel for packed `type`, i.e. packing is worth its
 // memory (on a CPU without AVX-512 VNNI the packed product runs the scalar twin: use MatMul on

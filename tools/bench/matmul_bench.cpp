@@ -156,8 +156,8 @@ void BM_MatMulLlamaCppRepack(benchmark::State& state) { RunLlamaCpp(state, true)
 // Registered shape by shape, so ours and llama.cpp's run back to back on the same weights
 // (the machine's speed drifts with its neighbours over a whole run).
 const bool kRegistered = [] {
-  for (GgmlType type :
-       {GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ8_0, GgmlType::kF16, GgmlType::kQ4_0}) {
+  for (GgmlType type : {GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ8_0, GgmlType::kF16,
+                        GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ4_1, GgmlType::kQ5_1}) {
     for (int64_t rows : {2048, 8192}) {
       const std::string shape = "/" + std::string(gguf::TypeInfo(type).name) + "/" +
                                 std::to_string(rows) + "x" + std::to_string(kCols);

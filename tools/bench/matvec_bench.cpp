@@ -298,8 +298,8 @@ void BM_Gemv(benchmark::State& state) {
 // Registered shape by shape with the three variants back to back (run with
 // --benchmark_filter=BM_Gemv --benchmark_repetitions=N for medians).
 [[maybe_unused]] const bool gemv_registered = [] {
-  for (GgmlType type :
-       {GgmlType::kF16, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ4_0}) {
+  for (GgmlType type : {GgmlType::kF16, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K,
+                        GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ4_1, GgmlType::kQ5_1}) {
     for (auto [rows, cols] :
          {std::pair<int64_t, int64_t>{2048, 2048}, {512, 2048}, {8192, 2048}, {2048, 8192}}) {
       benchmark::internal::Benchmark* b = benchmark::RegisterBenchmark("BM_Gemv", BM_Gemv);

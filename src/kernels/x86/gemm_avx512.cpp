@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "kernels/gemm_layout.h"
@@ -42,7 +43,10 @@ inline void PrefetchAhead(const void* p, int bytes) {
 }
 
 // Q8_0: 8 dpbusd per token and 32-column block; the int accumulator starts at the −128·Σa
-// correction so the +128 of the unsigned weights cancels exactly.
+// correction so the +128 of the unsigned weights cancels exactly. The 544-byte blocks (f16
+// scales, to keep ggml's size) sit at any 32-byte offset: unaligned loads, as for Q4_0 (a
+// separate array of scales after the panel kept the loads aligned but was measured 15-30 %
+// slower at decode, a second stream, for no clear GEMM gain).
 template <int T>
 void KernelQ8_0(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x_row,
                 const uint8_t* aux, size_t aux_row, float* out) {
@@ -51,8 +55,8 @@ void KernelQ8_0(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < n_cols / 32; ++b) {
     __m512i wq[8];  // [group] 16 rows × 4 columns
-    for (int g = 0; g < 8; ++g) wq[g] = _mm512_load_si512(w[b].q[g]);
-    const __m512 d = _mm512_load_ps(w[b].d);
+    for (int g = 0; g < 8; ++g) wq[g] = _mm512_loadu_si512(w[b].q[g]);
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].d)));
     for (int t = 0; t < T; ++t) {
       const auto* a = reinterpret_cast<const BlockQ8_0*>(x + t * x_row) + b;
       const auto* s = reinterpret_cast<const AuxQ8_0*>(aux + t * aux_row) + b;
@@ -70,29 +74,62 @@ void KernelQ8_0(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x
   for (int t = 0; t < T; ++t) _mm512_store_ps(out + t * P, acc[t]);
 }
 
-// Q4_0: like Q8_0 on the nibbles (4 loads, low and high halves give the 8 groups), started at
-// the −8·Σa correction. The 288-byte blocks sit at any 32-byte offset: unaligned loads (a line
-// split costs little next to 8 × T dpbusd, and the decode stream is bound by memory).
-template <int T>
-void KernelQ4_0(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x_row,
-                const uint8_t* aux, size_t aux_row, float* out) {
-  const auto* w = reinterpret_cast<const PanelQ4_0*>(panel);
+// Group g's high bits (bit g of each byte of a PanelQ5_0::qh vector) at bit 4 of each byte;
+// the caller masks the other bits off. 16-bit shifts of at most 4 keep bit 4 within its byte.
+template <int G>
+inline __m512i HighBitQ5(__m512i h) {
+  if constexpr (G < 4) return _mm512_slli_epi16(h, 4 - G);
+  if constexpr (G == 4) return h;
+  if constexpr (G > 4) return _mm512_srli_epi16(h, G - 4);
+}
+
+template <int... G>
+inline void AddHighBits(__m512i h, __m512i* wq, std::integer_sequence<int, G...>) {
+  const __m512i bit4 = _mm512_set1_epi8(0x10);
+  // 0xF8: A | (B & C).
+  ((wq[G] = _mm512_ternarylogic_epi32(wq[G], HighBitQ5<G>(h), bit4, 0xF8)), ...);
+}
+
+// Q4_0, Q5_0, Q4_1, Q5_1 (kHigh: 5-bit values; kMin: a block minimum, Q8_1 activations): like
+// Q8_0 on the nibbles (4 loads, low and high halves give the 8 groups), plus for Q5_* one load
+// of the reordered high bits and a shift and vpternlogd per group; Q*_0 start at the −8·Σa or
+// −16·Σa correction, Q*_1 add m·(d·Σa) per block. Blocks of 288, 352, 320 or 384 bytes sit at
+// any 32-byte offset: unaligned loads (a line split costs little next to 8 × T dpbusd, and the
+// decode stream is bound by memory).
+template <class Panel, bool kHigh, bool kMin, int T>
+void KernelNibbles(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x_row,
+                   const uint8_t* aux, size_t aux_row, float* out) {
+  using ActBlock = std::conditional_t<kMin, tensor::BlockQ8_1, BlockQ8_0>;
+  using Aux = std::conditional_t<kMin, AuxQ4_1, AuxQ4_0>;
+  const auto* w = reinterpret_cast<const Panel*>(panel);
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   __m512 acc[T];  // [T] × 16 rows
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < n_cols / 32; ++b) {
-    PrefetchAhead<T>(w + b, sizeof(PanelQ4_0));
-    __m512i wq[8];  // [group] 16 rows × 4 columns, 0..15: 0..3 low nibbles, 4..7 high
+    PrefetchAhead<T>(w + b, sizeof(Panel));
+    __m512i wq[8];  // [group] 16 rows × 4 columns: 0..3 low nibbles, 4..7 high (| high bit)
     for (int i = 0; i < 4; ++i) {
       const __m512i v = _mm512_loadu_si512(w[b].q[i]);
       wq[i] = _mm512_and_si512(v, low4);
       wq[i + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
     }
+    if constexpr (kHigh) {
+      AddHighBits(_mm512_loadu_si512(w[b].qh), wq, std::make_integer_sequence<int, 8>());
+    }
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].d)));
+    [[maybe_unused]] __m512 m = _mm512_setzero_ps();
+    if constexpr (kMin) {
+      m = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].m)));
+    }
     for (int t = 0; t < T; ++t) {
-      const auto* a = reinterpret_cast<const BlockQ8_0*>(x + t * x_row) + b;
-      const auto* s = reinterpret_cast<const AuxQ4_0*>(aux + t * aux_row) + b;
-      __m512i sum = _mm512_set1_epi32(s->corr), sum1 = _mm512_setzero_si512();
+      const auto* a = reinterpret_cast<const ActBlock*>(x + t * x_row) + b;
+      const auto* s = reinterpret_cast<const Aux*>(aux + t * aux_row) + b;
+      __m512i sum, sum1 = _mm512_setzero_si512();
+      if constexpr (kMin) {
+        sum = _mm512_setzero_si512();
+      } else {
+        sum = _mm512_set1_epi32(s->corr);
+      }
       for (int g = 0; g < 4; ++g) {
         sum = _mm512_dpbusd_epi32(sum, wq[g], Broadcast4(a->qs + 4 * g));
         sum1 = _mm512_dpbusd_epi32(sum1, wq[g + 4], Broadcast4(a->qs + 16 + 4 * g));
@@ -100,6 +137,7 @@ void KernelQ4_0(const uint8_t* panel, int64_t n_cols, const uint8_t* x, size_t x
       sum = _mm512_add_epi32(sum, sum1);
       acc[t] =
           _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(d, _mm512_set1_ps(s->d)), acc[t]);
+      if constexpr (kMin) acc[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(s->s), acc[t]);
     }
   }
   for (int t = 0; t < T; ++t) _mm512_store_ps(out + t * P, acc[t]);
@@ -296,7 +334,19 @@ struct Q8_0Fn {
 };
 template <int T>
 struct Q4_0Fn {
-  static constexpr TileFn fn = KernelQ4_0<T>;
+  static constexpr TileFn fn = KernelNibbles<PanelQ4_0, false, false, T>;
+};
+template <int T>
+struct Q5_0Fn {
+  static constexpr TileFn fn = KernelNibbles<PanelQ5_0, true, false, T>;
+};
+template <int T>
+struct Q4_1Fn {
+  static constexpr TileFn fn = KernelNibbles<PanelQ4_1, false, true, T>;
+};
+template <int T>
+struct Q5_1Fn {
+  static constexpr TileFn fn = KernelNibbles<PanelQ5_1, true, true, T>;
 };
 template <int T>
 struct Q4_KFn {
@@ -311,10 +361,10 @@ struct F16Fn {
   static constexpr TileFn fn = KernelF16<T>;
 };
 
-// Register tiles: Q8_0 and Q4_0 8 weight + 8 accumulator vectors; Q4_K 8 weight + 8 int + 8 float
-// accumulators (+ scale, mask); Q6_K likewise (+ 2 high-bit vectors); F16 one weight vector and
-// 16 accumulators.
-constexpr int kTileQ8_0 = 8, kTileQ4_0 = 8, kTileQ4_K = 8, kTileQ6_K = 8, kTileF16 = 16;
+// Register tiles: Q8_0 and the nibble types 8 weight + 8 accumulator vectors; Q4_K 8 weight + 8 int
+// + 8 float accumulators (+ scale, mask); Q6_K likewise (+ 2 high-bit vectors); F16 one weight
+// vector and 16 accumulators.
+constexpr int kTileQ8_0 = 8, kTileNibbles = 8, kTileQ4_K = 8, kTileQ6_K = 8, kTileF16 = 16;
 
 }  // namespace
 
@@ -326,7 +376,10 @@ void FillGemms(GemmTable* table) {
     table->token_tile[id] = tile;
   };
   set(gguf::GgmlType::kQ8_0, Dispatch<Q8_0Fn, kTileQ8_0>::Run, kTileQ8_0);
-  set(gguf::GgmlType::kQ4_0, Dispatch<Q4_0Fn, kTileQ4_0>::Run, kTileQ4_0);
+  set(gguf::GgmlType::kQ4_0, Dispatch<Q4_0Fn, kTileNibbles>::Run, kTileNibbles);
+  set(gguf::GgmlType::kQ5_0, Dispatch<Q5_0Fn, kTileNibbles>::Run, kTileNibbles);
+  set(gguf::GgmlType::kQ4_1, Dispatch<Q4_1Fn, kTileNibbles>::Run, kTileNibbles);
+  set(gguf::GgmlType::kQ5_1, Dispatch<Q5_1Fn, kTileNibbles>::Run, kTileNibbles);
   set(gguf::GgmlType::kQ4_K, Dispatch<Q4_KFn, kTileQ4_K>::Run, kTileQ4_K);
   set(gguf::GgmlType::kQ6_K, Dispatch<Q6_KFn, kTileQ6_K>::Run, kTileQ6_K);
   set(gguf::GgmlType::kF16, Dispatch<F16Fn, kTileF16>::Run, kTileF16);
