@@ -4,11 +4,7 @@ namespace corral::cli {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
-      BenchCommand(),
-      GgufCommand(),
-      QuantizeCommand(),
-      ServeCommand(),
-      TokenizeCommand(),
+      BenchCommand(), GgufCommand(), QuantizeCommand(), ServeCommand(), TokenizeCommand(),
   };
   return commands;
 }
