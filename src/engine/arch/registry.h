@@ -37,12 +37,12 @@ extern const ArchDef kNomicBertArch;
 
 // Building blocks the architecture files share.
 struct DecoderLayout {
-  bool fused_qkv = false;       // attn_qkv instead of attn_q/k/v
-  bool qkv_bias = false;        // biases required on q/k/v (qwen2); otherwise optional
-  bool qk_norm = false;         // attn_q_norm / attn_k_norm required
-  bool post_norms = false;      // post_attention_norm and post_ffw_norm required (gemma2/3)
-  bool fused_gate_up = false;   // ffn_up holds gate‖up (phi3)
-  bool ungated_ffn = false;     // ffn_up → activation → ffn_down, no ffn_gate (BERT)
+  bool fused_qkv = false;         // attn_qkv instead of attn_q/k/v
+  bool qkv_bias = false;          // biases required on q/k/v (qwen2); otherwise optional
+  bool qk_norm = false;           // attn_q_norm / attn_k_norm required
+  bool post_norms = false;        // post_attention_norm and post_ffw_norm required (gemma2/3)
+  bool fused_gate_up = false;     // ffn_up holds gate‖up (phi3)
+  bool ungated_ffn = false;       // ffn_up → activation → ffn_down, no ffn_gate (BERT)
   bool post_layer_norms = false;  // BERT: attn_output_norm, layer_output_norm (with biases)
 };
 // Binds token_embd, output_norm, output (tied when absent and the model has no encoder
