@@ -10,6 +10,7 @@
 //          [--threads 2] [--reps 3] [--only llama32-1b-q4_K_M,...] [--n-prompt 512] [--n-gen 128]
 import {execFileSync, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 
@@ -67,15 +68,20 @@ function ensureModel(m) {
 
 function memoryBandwidth() {
   if (!fs.existsSync(benchmarks)) return null;
-  const r = spawnSync(benchmarks, [`--benchmark_filter=BM_MemoryRead/MiB:512/threads:${threads}$`,
-                                   '--benchmark_format=json', '--benchmark_repetitions=3'],
-                      {encoding: 'utf8'});
+  // bench_main prints its own summary on stdout, so the JSON goes to a file.
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'corral-bw-')), 'bw.json');
+  spawnSync(benchmarks, [`--benchmark_filter=BM_MemoryRead/MiB:512/threads:${threads}/`,
+                         `--benchmark_out=${out}`, '--benchmark_out_format=json',
+                         '--benchmark_repetitions=3'],
+            {encoding: 'utf8'});
   try {
-    const rates = JSON.parse(r.stdout).benchmarks.filter((b) => b.run_type === 'iteration')
-                      .map((b) => b.bytes_per_second);
+    const rates = JSON.parse(fs.readFileSync(out, 'utf8')).benchmarks
+                      .filter((b) => b.run_type === 'iteration').map((b) => b.bytes_per_second);
     return Math.max(...rates) / 1e9;
   } catch {
     return null;
+  } finally {
+    fs.rmSync(path.dirname(out), {recursive: true, force: true});
   }
 }
 
