@@ -71,8 +71,10 @@ Status Context::Allocate() {
   q_.resize(nb * hp.q_dim());
   k_.resize(nb * hp.k_dim());
   v_.resize(nb * hp.v_dim());
-  out_.resize(nb * hp.n_embd);
-  attn_.resize(nb * attn_width);
+  // The attention output may overwrite the queries in place (each (token, head) reads its query
+  // into thread scratch before writing its output), so attn_ is only needed when V and K heads
+  // differ in size.
+  if (hp.head_dim_v != hp.head_dim_k) attn_.resize(nb * attn_width);
   bool fused_qkv = !w.layers.empty() && w.layers[0].wqkv.present();
   if (fused_qkv) qkv_.resize(nb * qkv);
   bool fused_up =
@@ -100,7 +102,7 @@ Status Context::Allocate() {
   consider(w.output);
   xq_.resize(xq_row * nb);
 
-  gathered_.resize(std::max(options_.n_outputs_max, nb) * hp.n_embd);
+  gathered_.resize(options_.n_outputs_max * hp.n_embd);
   if (w.output.present()) logits_.resize(options_.n_outputs_max * hp.n_vocab);
 
   thread_scratch_.resize(options_.n_threads);
@@ -207,16 +209,16 @@ Result<std::vector<float>> Context::Embed(std::span<const int32_t> tokens, int32
   switch (pooling) {
     case PoolingType::kMean:
       for (int64_t i = 0; i < n; ++i) {
-        for (int64_t d = 0; d < hp.n_embd; ++d) pooled[d] += gathered_[i * hp.n_embd + d];
+        for (int64_t d = 0; d < hp.n_embd; ++d) pooled[d] += xn_[i * hp.n_embd + d];
       }
       for (float& v : pooled) v /= static_cast<float>(n);
       break;
     case PoolingType::kCls:
-      std::copy_n(gathered_.begin(), hp.n_embd, pooled.begin());
+      std::copy_n(xn_.begin(), hp.n_embd, pooled.begin());
       break;
     case PoolingType::kLast:
     case PoolingType::kNone:
-      std::copy_n(gathered_.begin() + (n - 1) * hp.n_embd, hp.n_embd, pooled.begin());
+      std::copy_n(xn_.begin() + (n - 1) * hp.n_embd, hp.n_embd, pooled.begin());
       break;
   }
   return pooled;

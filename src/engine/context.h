@@ -84,12 +84,13 @@ class Context {
   // One forward pass over n tokens already validated and placed (positions assigned).
   // `out_rows` lists the ubatch rows whose final hidden state is wanted; logits for them go
   // to logits_ + first_output · n_vocab unless `hidden_only`, which leaves the normed hidden
-  // states in gathered_.
+  // states in xn_.
   void Forward(int64_t n, std::span<const int64_t> out_rows, int64_t first_output,
                bool hidden_only);
   void EmbedTokens(int64_t n);
   void Attention(int64_t layer, int64_t n);
-  // out = FFN(in) for n tokens (gate/up, activation, down; fused or ungated variants).
+  // out = FFN(in) for n tokens (gate/up, activation, down; fused or ungated variants). `out`
+  // may be `in`: each chunk is written after its input was projected.
   void FeedForward(const LayerWeights& l,
                    const float* in,  // [n, n_embd]
                    float* out,       // [n, n_embd]
@@ -116,16 +117,16 @@ class Context {
   std::vector<int64_t> ub_pos_;     // [n_ubatch]
 
   // Scratch, [n_ubatch, width] row-major.
-  std::vector<float> x_;         // [n_ubatch, n_embd] residual stream
-  std::vector<float> xn_;        // [n_ubatch, n_embd] normed input of a sub-layer
-  std::vector<float> q_;         // [n_ubatch, q_dim]
-  std::vector<float> k_;         // [n_ubatch, k_dim]
-  std::vector<float> v_;         // [n_ubatch, v_dim]
-  std::vector<float> qkv_;       // [n_ubatch, q_dim + k_dim + v_dim] fused projections
-  std::vector<float> attn_;      // [n_ubatch, n_head · head_dim_v]
+  std::vector<float> x_;     // [n_ubatch, n_embd] residual stream
+  std::vector<float> xn_;    // [n_ubatch, n_embd] normed input of a sub-layer
+  std::vector<float> q_;     // [n_ubatch, q_dim]
+  std::vector<float> k_;     // [n_ubatch, k_dim]
+  std::vector<float> v_;     // [n_ubatch, v_dim]
+  std::vector<float> qkv_;   // [n_ubatch, q_dim + k_dim + v_dim] fused projections
+  std::vector<float> attn_;  // [n_ubatch, n_head · head_dim_v] when head_dim_v != head_dim_k
+  float* attn_out() { return attn_.empty() ? q_.data() : attn_.data(); }  // else q_, in place
   std::vector<float> ffn_a_;     // [min(n_ubatch, 128), n_ff (2·n_ff when fused)]
   std::vector<float> ffn_b_;     // [min(n_ubatch, 128), n_ff]
-  std::vector<float> out_;       // [n_ubatch, n_embd] sub-layer output
   std::vector<float> rope_cos_;  // [n_ubatch, n_rot / 2] (and again for sliding-window layers)
   std::vector<float> rope_sin_;  // [n_ubatch, n_rot / 2]
   std::vector<float> rope_cos_swa_, rope_sin_swa_;

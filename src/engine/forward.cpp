@@ -160,7 +160,7 @@ void Context::Attention(int64_t layer, int64_t n) {
         scores[j - lo] = score;
       }
       kt.softmax(scores, hi - lo + 1);
-      float* acc = attn_.data() + i * attn_width + h * dv;  // [head_dim_v]
+      float* acc = attn_out() + i * attn_width + h * dv;  // [head_dim_v]
       std::fill_n(acc, dv, 0.0f);
       const uint8_t* v_base = kv_->V(layer, seq, 0) + kvh * kv.v_head_bytes();
       for (int64_t j = lo; j <= hi; ++j) {
@@ -309,11 +309,14 @@ void Context::Forward(int64_t n, std::span<const int64_t> out_rows, int64_t firs
       kv_->Store(il, ub_seq_[i], ub_pos_[i], k_.data() + i * k_dim, v_.data() + i * v_dim);
     }
     Attention(il, n);
-    Project(l.wo, l.bo, attn_.data(), out_.data(), n);
+    // Sub-layer outputs go to xn_: its normed input has been consumed by then (the FFN writes
+    // each chunk's output after projecting that chunk's input).
+    float* out = xn_.data();  // [n, n_embd]
+    Project(l.wo, l.bo, attn_out(), out, n);
     if (l.post_attn_norm.present()) {
-      Norm(l.post_attn_norm, {}, out_.data(), out_.data(), n, n_embd, 1);
+      Norm(l.post_attn_norm, {}, out, out, n, n_embd, 1);
     }
-    kt.add(x_.data(), out_.data(), x_.data(), n * n_embd);
+    kt.add(x_.data(), out, x_.data(), n * n_embd);
     if (l.attn_out_norm.present()) {
       Norm(l.attn_out_norm, l.attn_out_norm_b, x_.data(), x_.data(), n, n_embd, 1);
     }
@@ -326,10 +329,9 @@ void Context::Forward(int64_t n, std::span<const int64_t> out_rows, int64_t firs
     } else {
       xq_source_ = nullptr;
     }
-    FeedForward(l, ffn_in, out_.data(), n);
-    if (l.post_ffw_norm.present())
-      Norm(l.post_ffw_norm, {}, out_.data(), out_.data(), n, n_embd, 1);
-    kt.add(x_.data(), out_.data(), x_.data(), n * n_embd);
+    FeedForward(l, ffn_in, out, n);
+    if (l.post_ffw_norm.present()) Norm(l.post_ffw_norm, {}, out, out, n, n_embd, 1);
+    kt.add(x_.data(), out, x_.data(), n * n_embd);
     if (l.layer_out_norm.present()) {
       Norm(l.layer_out_norm, l.layer_out_norm_b, x_.data(), x_.data(), n, n_embd, 1);
     }
@@ -339,7 +341,8 @@ void Context::Forward(int64_t n, std::span<const int64_t> out_rows, int64_t firs
   // --- output head, only for the rows that need it ---
   const int64_t n_out = static_cast<int64_t>(out_rows.size());
   if (n_out == 0) return;
-  float* hidden = gathered_.data();  // [n_out, n_embd]
+  // Embed wants every row: xn_ is free by now and holds them; logits rows go to gathered_.
+  float* hidden = hidden_only ? xn_.data() : gathered_.data();  // [n_out, n_embd]
   for (int64_t r = 0; r < n_out; ++r) {
     std::copy_n(x_.data() + out_rows[r] * n_embd, n_embd, hidden + r * n_embd);
   }
