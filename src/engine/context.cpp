@@ -40,10 +40,6 @@ Result<std::unique_ptr<Context>> Context::Create(const Model& model,
                                 std::to_string(model.weights().position_embd.n_rows) +
                                 " positions this model was trained for");
   }
-  if (hp.rope_mode == kernels::RopeMode::kNorm && hp.n_rot > 0 &&
-      hp.n_rot > kernels::kMaxRopeDims) {
-    return UnsupportedError("rope dimension too large");
-  }
   std::unique_ptr<Context> ctx(new Context(model, o));
   ASSIGN_OR_RETURN(ctx->kv_, KvCache::Create(hp, o.kv_type, o.n_ctx, o.n_seq));
   RETURN_IF_ERROR(ctx->Allocate());
@@ -103,6 +99,7 @@ Status Context::Allocate() {
   xq_.resize(xq_row * nb);
 
   gathered_.resize(options_.n_outputs_max * hp.n_embd);
+  if (w.token_types.present() || w.position_embd.present()) embd_extra_.resize(2 * hp.n_embd);
   if (w.output.present()) logits_.resize(options_.n_outputs_max * hp.n_vocab);
 
   thread_scratch_.resize(options_.n_threads);
@@ -110,7 +107,6 @@ Status Context::Allocate() {
     s.scores.resize(options_.n_ctx);
     s.q_conv.resize(kernels::ActivationBytes(kv_->type(), hp.head_dim_k));
     s.v_row.resize(hp.head_dim_v);
-    s.acc.resize(hp.head_dim_v);
   }
   return Status::Ok();
 }
@@ -224,6 +220,15 @@ Result<std::vector<float>> Context::Embed(std::span<const int32_t> tokens, int32
   return pooled;
 }
 
+kernels::RopeParams Context::RopeFor(bool sliding_window) const {
+  const HParams& hp = model_.hparams();
+  if (sliding_window) return {.n_rot = hp.n_rot, .freq_base = hp.rope_freq_base_swa};
+  return {.n_rot = hp.n_rot,
+          .freq_base = hp.rope_freq_base,
+          .freq_scale = hp.rope_freq_scale,
+          .freq_factors = model_.weights().rope_freqs.data};
+}
+
 void Context::TruncateSequence(int32_t seq, int64_t length) {
   CHECK(seq >= 0 && seq < options_.n_seq);
   CHECK(length >= 0 && length <= seq_len_[seq]);
@@ -265,13 +270,8 @@ Status Context::ShiftSequence(int32_t seq, int64_t n_keep, int64_t n_discard) {
   const KvCache& kv = *kv_;
   const int64_t half = hp.n_rot / 2;
   std::vector<float> cos(half), sin(half), cos_swa(half), sin_swa(half);
-  kernels::RopeParams params{.n_rot = hp.n_rot,
-                             .freq_base = hp.rope_freq_base,
-                             .freq_scale = hp.rope_freq_scale,
-                             .freq_factors = model_.weights().rope_freqs.data};
-  kernels::RopeCosSin(params, -n_discard, cos.data(), sin.data());
-  kernels::RopeParams swa{.n_rot = hp.n_rot, .freq_base = hp.rope_freq_base_swa};
-  kernels::RopeCosSin(swa, -n_discard, cos_swa.data(), sin_swa.data());
+  kernels::RopeCosSin(RopeFor(false), -n_discard, cos.data(), sin.data());
+  kernels::RopeCosSin(RopeFor(true), -n_discard, cos_swa.data(), sin_swa.data());
   const kernels::KernelTable& kt = kernels::Kernels();
   auto rope = hp.rope_mode == kernels::RopeMode::kNorm ? kt.rope_norm : kt.rope_neox;
   std::vector<float> row(hp.head_dim_k);  // [head_dim_k]

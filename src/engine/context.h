@@ -88,6 +88,9 @@ class Context {
   void Forward(int64_t n, std::span<const int64_t> out_rows, int64_t first_output,
                bool hidden_only);
   void EmbedTokens(int64_t n);
+  // RoPE parameters of the global layers, or of the sliding-window layers (their own base, no
+  // scaling, no frequency factors).
+  kernels::RopeParams RopeFor(bool sliding_window) const;
   void Attention(int64_t layer, int64_t n);
   // out = FFN(in) for n tokens (gate/up, activation, down; fused or ungated variants). `out`
   // may be `in`: each chunk is written after its input was projected.
@@ -134,8 +137,9 @@ class Context {
   const float* xq_source_ = nullptr;  // what xq_ holds, to reuse it for q/k/v and gate/up
   gguf::GgmlType xq_type_ = gguf::GgmlType::kF32;
   int64_t xq_rows_ = 0;
-  std::vector<float> gathered_;  // [n_outputs_max, n_embd] rows that need logits
-  std::vector<float> logits_;    // [n_outputs_max, n_vocab]
+  std::vector<float> embd_extra_;  // [2, n_embd] token-type and position rows (BERT only)
+  std::vector<float> gathered_;    // [n_outputs_max, n_embd] rows that need logits
+  std::vector<float> logits_;      // [n_outputs_max, n_vocab]
   int64_t n_outputs_ = 0;
 
   // Per-thread attention scratch.
@@ -143,7 +147,6 @@ class Context {
     std::vector<float> scores;    // [n_ctx]
     std::vector<uint8_t> q_conv;  // [RowBytes(kv_type, head_dim_k)] query in the cache's type
     std::vector<float> v_row;     // [head_dim_v]
-    std::vector<float> acc;       // [head_dim_v]
   };
   std::vector<ThreadScratch> thread_scratch_;
 };

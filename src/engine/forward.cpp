@@ -109,17 +109,18 @@ void Context::EmbedTokens(int64_t n) {
       },
       kRowsPerChunk);
   if (w.token_types.present() || w.position_embd.present()) {
-    std::vector<float> extra(hp.n_embd);  // [n_embd]
+    float* type_row = embd_extra_.data();                  // [n_embd] token type 0
+    float* position_row = embd_extra_.data() + hp.n_embd;  // [n_embd]
+    if (w.token_types.present()) {
+      tensor::DequantizeRow(w.token_types.type, w.token_types.Row(0), type_row, hp.n_embd);
+    }
     for (int64_t i = 0; i < n; ++i) {
       float* row = x_.data() + i * hp.n_embd;
-      if (w.token_types.present()) {
-        tensor::DequantizeRow(w.token_types.type, w.token_types.Row(0), extra.data(), hp.n_embd);
-        kt.add(row, extra.data(), row, hp.n_embd);
-      }
+      if (w.token_types.present()) kt.add(row, type_row, row, hp.n_embd);
       if (w.position_embd.present()) {
-        tensor::DequantizeRow(w.position_embd.type, w.position_embd.Row(ub_pos_[i]), extra.data(),
+        tensor::DequantizeRow(w.position_embd.type, w.position_embd.Row(ub_pos_[i]), position_row,
                               hp.n_embd);
-        kt.add(row, extra.data(), row, hp.n_embd);
+        kt.add(row, position_row, row, hp.n_embd);
       }
     }
   }
@@ -253,11 +254,8 @@ void Context::Forward(int64_t n, std::span<const int64_t> out_rows, int64_t firs
   // RoPE angles per token, shared by every layer (two sets when sliding-window layers rotate
   // with their own base).
   if (hp.n_rot > 0) {
-    kernels::RopeParams params{.n_rot = hp.n_rot,
-                               .freq_base = hp.rope_freq_base,
-                               .freq_scale = hp.rope_freq_scale,
-                               .freq_factors = w.rope_freqs.data};
-    kernels::RopeParams swa{.n_rot = hp.n_rot, .freq_base = hp.rope_freq_base_swa};
+    const kernels::RopeParams params = RopeFor(false);
+    const kernels::RopeParams swa = RopeFor(true);
     const bool any_swa =
         std::find(hp.layer_swa.begin(), hp.layer_swa.end(), 1) != hp.layer_swa.end();
     for (int64_t i = 0; i < n; ++i) {

@@ -29,7 +29,6 @@ Result<PoolingType> ReadPooling(const MetadataReader& md) {
 Result<HParams> ReadEncoder(const gguf::GgufFile& file, const std::string& arch) {
   MetadataReader md(file, arch);
   ASSIGN_OR_RETURN(HParams hp, ReadCommonHParams(file, arch, NormKind::kLayer));
-  hp.causal = false;
   ASSIGN_OR_RETURN(hp.causal, md.Bool("attention.causal", false));
   ASSIGN_OR_RETURN(hp.pooling, ReadPooling(md));
   return hp;
