@@ -64,19 +64,23 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOp
 
 void Model::PackWeights(int n_threads) {
   ThreadPool pool(n_threads > 0 ? n_threads : ThreadPool::DefaultThreadCount());
+  auto pack = [&](Weight* w) {
+    if (!w->present() || !kernels::PackingPays(w->type)) return;
+    // The forward pass reads only the packed copy from now on; the file's pages are let go
+    // chunk by chunk as they are packed, so the model never sits in memory twice. A tied output
+    // matrix is also token_embd: its rows are then read back from the file for the tokens
+    // actually embedded (a page each), which costs far less than a second copy.
+    auto packed = std::make_unique<kernels::PackedWeights>(kernels::Pack(
+        w->type, w->data, w->row_bytes, w->n_rows, w->n_cols, &pool,
+        [&](const uint8_t* rows, size_t n_bytes) { file_->ReleasePages(rows, n_bytes); }));
+    packed_bytes_ += packed->bytes();
+    w->packed = packed.get();
+    packed_.push_back(std::move(packed));
+  };
   for (LayerWeights& l : weights_.layers) {
-    for (Weight* w : {&l.wq, &l.wk, &l.wv, &l.wqkv, &l.wo, &l.gate, &l.up, &l.down}) {
-      if (!w->present() || !kernels::PackingPays(w->type)) continue;
-      auto packed = std::make_unique<kernels::PackedWeights>(
-          kernels::Pack(w->type, w->data, w->row_bytes, w->n_rows, w->n_cols, &pool));
-      packed_bytes_ += packed->bytes();
-      w->packed = packed.get();
-      // The forward pass reads only the packed copy from now on; let the file's pages go so
-      // the model does not sit in memory twice.
-      file_->ReleasePages(w->data, static_cast<size_t>(w->n_rows) * w->row_bytes);
-      packed_.push_back(std::move(packed));
-    }
+    for (Weight* w : {&l.wq, &l.wk, &l.wv, &l.wqkv, &l.wo, &l.gate, &l.up, &l.down}) pack(w);
   }
+  pack(&weights_.output);
   if (packed_bytes_ > 0) {
     LOG(kDebug) << "repacked " << packed_.size() << " matrices (" << (packed_bytes_ >> 20)
                 << " MiB)";

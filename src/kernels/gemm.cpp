@@ -474,7 +474,8 @@ bool PackingPays(GgmlType type) { return CanPack(type) && Gemms().native[Id(type
 void PackedWeights::Free::operator()(uint8_t* p) const { std::free(p); }
 
 PackedWeights Pack(GgmlType type, const void* weights, size_t row_bytes, int64_t n_rows,
-                   int64_t n_cols, ThreadPool* pool) {
+                   int64_t n_cols, ThreadPool* pool,
+                   const std::function<void(const uint8_t*, size_t)>& source_done) {
   CHECK(CanPack(type)) << "no packed layout for " << gguf::TypeInfo(type).name;
   CHECK(n_cols > 0 && n_cols % PackBlockCols(type) == 0 && n_rows > 0);
   PackedWeights w;
@@ -504,10 +505,26 @@ PackedWeights Pack(GgmlType type, const void* weights, size_t row_bytes, int64_t
                 w.data_.get() + static_cast<size_t>(p) * w.panel_bytes_);
     }
   };
-  if (pool != nullptr) {
-    pool->ParallelFor(w.n_panels(), pack);
-  } else {
-    pack(0, w.n_panels(), 0);
+  constexpr size_t kChunkBytes = size_t{16} << 20;
+  const int64_t n_panels = w.n_panels();
+  const int64_t chunk_panels =
+      source_done ? std::max<int64_t>(1, static_cast<int64_t>(kChunkBytes / w.panel_bytes_))
+                  : n_panels;
+  for (int64_t first = 0; first < n_panels; first += chunk_panels) {
+    const int64_t count = std::min(chunk_panels, n_panels - first);
+    auto pack_chunk = [&](int64_t begin, int64_t end, int thread) {
+      pack(first + begin, first + end, thread);
+    };
+    if (pool != nullptr) {
+      pool->ParallelFor(count, pack_chunk);
+    } else {
+      pack_chunk(0, count, 0);
+    }
+    if (source_done) {
+      const int64_t row_end = std::min(n_rows, (first + count) * P);
+      source_done(rows + static_cast<size_t>(first * P) * row_bytes,
+                  static_cast<size_t>(row_end - first * P) * row_bytes);
+    }
   }
   return w;
 }

@@ -38,6 +38,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "base/thread_pool.h"
@@ -94,7 +95,8 @@ class PackedWeights {
   bool empty() const { return data_ == nullptr; }
 
  private:
-  friend PackedWeights Pack(gguf::GgmlType, const void*, size_t, int64_t, int64_t, ThreadPool*);
+  friend PackedWeights Pack(gguf::GgmlType, const void*, size_t, int64_t, int64_t, ThreadPool*,
+                            const std::function<void(const uint8_t*, size_t)>&);
   struct Free {
     void operator()(uint8_t* p) const;
   };
@@ -105,10 +107,15 @@ class PackedWeights {
 };
 
 // Repacks n_rows ggml rows of `type` (CanPack), `row_bytes` apart. n_cols must be a multiple of
-// the type's block size. Splits the panels across `pool` when given.
-PackedWeights Pack(gguf::GgmlType type,
-                   const void* weights,  // [n_rows, row_bytes]
-                   size_t row_bytes, int64_t n_rows, int64_t n_cols, ThreadPool* pool = nullptr);
+// the type's block size. Splits the panels across `pool` when given. When `source_done` is
+// given, rows are packed in chunks of about 16 MiB and it is called with each chunk's source
+// bytes once they are no longer read, so a caller that drops them (e.g. the file's pages of a
+// 500 MB output matrix) never holds the source and the packed copy of the whole matrix at once.
+PackedWeights Pack(
+    gguf::GgmlType type,
+    const void* weights,  // [n_rows, row_bytes]
+    size_t row_bytes, int64_t n_rows, int64_t n_cols, ThreadPool* pool = nullptr,
+    const std::function<void(const uint8_t* rows, size_t n_bytes)>& source_done = {});
 
 // Y = X · Wᵀ with packed weights: y[t, r] = W[r] · x[t]. Panels are split across `pool`; each
 // thread sweeps tiles of tokens over a group of panels that stays in L2. Works for any

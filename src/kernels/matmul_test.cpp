@@ -101,6 +101,31 @@ TEST(PackedMatMulTest, MatchesPerRowReferenceAtEveryLevel) {
   }
 }
 
+// Packing in chunks that hand their source rows back (so a caller can drop them) covers every
+// row exactly once, in order, and gives the same bytes as packing in one go.
+TEST(PackedMatMulTest, ChunkedPackReleasesEverySourceRowOnce) {
+  ThreadPool pool(2);
+  // 16 MiB chunks of 64 KiB panels: 8200 rows of 2048 F16 columns are 256 + 256 + 1 panels,
+  // the last one partial.
+  const int64_t n_rows = 8200, n_cols = 2048;
+  const Case c = MakeCase(GgmlType::kF16, n_rows, n_cols, 1, 5);
+  const PackedWeights whole = Pack(GgmlType::kF16, c.w.data(), c.row_bytes, n_rows, n_cols, &pool);
+  std::vector<std::pair<const uint8_t*, size_t>> released;
+  const PackedWeights chunked =
+      Pack(GgmlType::kF16, c.w.data(), c.row_bytes, n_rows, n_cols, &pool,
+           [&](const uint8_t* rows, size_t n_bytes) { released.emplace_back(rows, n_bytes); });
+  ASSERT_GE(released.size(), 3u);
+  const uint8_t* next = c.w.data();
+  for (auto [rows, n_bytes] : released) {
+    EXPECT_EQ(rows, next);
+    EXPECT_EQ(n_bytes % c.row_bytes, 0u);
+    next = rows + n_bytes;
+  }
+  EXPECT_EQ(next, c.w.data() + n_rows * c.row_bytes);
+  ASSERT_EQ(chunked.bytes(), whole.bytes());
+  EXPECT_EQ(std::memcmp(chunked.panel(0), whole.panel(0), whole.bytes()), 0);
+}
+
 // F16 blocks are single columns: column counts that are not a multiple of the decode kernel's
 // 4-column step take its remainder loop.
 TEST(PackedMatMulTest, F16OddColumnCounts) {
