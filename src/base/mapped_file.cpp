@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+
+#include "base/check.h"
 
 namespace corral {
 
@@ -37,12 +40,29 @@ Result<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
     }
     data = static_cast<const uint8_t*>(p);
   }
-  ::close(fd);  // the mapping keeps the file alive
-  return std::unique_ptr<MappedFile>(new MappedFile(path, data, size));
+  return std::unique_ptr<MappedFile>(new MappedFile(path, fd, data, size));
 }
 
 MappedFile::~MappedFile() {
   if (data_ != nullptr) munmap(const_cast<uint8_t*>(data_), size_);
+  ::close(fd_);
+}
+
+void MappedFile::CopyOut(const uint8_t* p, size_t n, uint8_t* out) const {
+  CHECK(p >= data_ && n <= size_ && static_cast<size_t>(p - data_) <= size_ - n)
+      << "CopyOut outside the mapping of " << path_;
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t got = ::pread(fd_, out + done, n - done, static_cast<off_t>(p - data_ + done));
+    if (got > 0) {
+      done += static_cast<size_t>(got);
+    } else if (got < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;  // the file changed under us: the mapping still holds what was mapped
+    }
+  }
+  if (done < n) std::memcpy(out + done, p + done, n - done);
 }
 
 void MappedFile::ReleasePages(const uint8_t* p, size_t n) const {

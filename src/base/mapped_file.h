@@ -26,12 +26,19 @@ class MappedFile {
   // of bytes()), so they leave its resident set; reading them again faults them back in from
   // the page cache. Used after a tensor was copied elsewhere (repacked) at load.
   void ReleasePages(const uint8_t* p, size_t n) const;
+
+  // Copies [p, p + n) (a range of bytes()) to `out` with pread: the bytes come through the
+  // page cache without being mapped into this process, so reading scattered rows of a large
+  // released tensor (token embeddings) does not grow the resident set by whole folios per row.
+  // Falls back to a copy from the mapping if the read fails.
+  void CopyOut(const uint8_t* p, size_t n, uint8_t* out) const;
   const std::string& path() const { return path_; }
 
  private:
-  MappedFile(std::string path, const uint8_t* data, size_t size)
-      : path_(std::move(path)), data_(data), size_(size) {}
+  MappedFile(std::string path, int fd, const uint8_t* data, size_t size)
+      : path_(std::move(path)), fd_(fd), data_(data), size_(size) {}
   std::string path_;
+  int fd_;               // kept open for CopyOut
   const uint8_t* data_;  // [size_]; nullptr when size_ is 0
   size_t size_;
 };

@@ -57,6 +57,8 @@ Status Context::Allocate() {
   seq_len_.assign(options_.n_seq, 0);
   seq_tokens_.assign(options_.n_seq, {});
   for (auto& tokens : seq_tokens_) tokens.reserve(options_.n_ctx);
+  batch_added_.assign(options_.n_seq, 0);
+  ubatch_out_rows_.reserve(options_.n_ubatch);
   ub_tokens_.resize(nb);
   ub_seq_.resize(nb);
   ub_pos_.resize(nb);
@@ -107,6 +109,7 @@ Status Context::Allocate() {
     s.scores.resize(options_.n_ctx);
     s.q_conv.resize(kernels::ActivationBytes(kv_->type(), hp.head_dim_k));
     s.v_row.resize(hp.head_dim_v);
+    s.embd_row.resize(w.token_embd.row_bytes);
   }
   return Status::Ok();
 }
@@ -118,7 +121,8 @@ Status Context::Decode(std::span<const BatchToken> batch) {
   }
   if (batch.empty()) return InvalidArgumentError("the batch is empty");
   // Validate everything first, so a bad batch leaves the context as it was.
-  std::vector<int64_t> added(options_.n_seq, 0);
+  std::vector<int64_t>& added = batch_added_;  // [n_seq] tokens this batch adds per sequence
+  std::fill(added.begin(), added.end(), 0);
   int64_t n_want = 0;
   for (const BatchToken& t : batch) {
     if (t.seq < 0 || t.seq >= options_.n_seq) {
@@ -148,8 +152,7 @@ Status Context::Decode(std::span<const BatchToken> batch) {
   }
 
   n_outputs_ = 0;
-  std::vector<int64_t> out_rows;
-  out_rows.reserve(options_.n_ubatch);
+  std::vector<int64_t>& out_rows = ubatch_out_rows_;  // capacity n_ubatch, set at creation
   for (size_t start = 0; start < batch.size(); start += options_.n_ubatch) {
     const int64_t n = std::min<int64_t>(options_.n_ubatch, batch.size() - start);
     out_rows.clear();

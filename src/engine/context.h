@@ -144,11 +144,14 @@ class Context {
 
   // Per-thread attention scratch.
   struct ThreadScratch {
-    std::vector<float> scores;    // [n_ctx]
-    std::vector<uint8_t> q_conv;  // [RowBytes(kv_type, head_dim_k)] query in the cache's type
-    std::vector<float> v_row;     // [head_dim_v]
+    std::vector<float> scores;      // [n_ctx]
+    std::vector<uint8_t> q_conv;    // [RowBytes(kv_type, head_dim_k)] query in the cache's type
+    std::vector<float> v_row;       // [head_dim_v]
+    std::vector<uint8_t> embd_row;  // [token_embd.row_bytes] one row read from the file
   };
   std::vector<ThreadScratch> thread_scratch_;
+  std::vector<int64_t> batch_added_;      // [n_seq] Decode's per-sequence token counts
+  std::vector<int64_t> ubatch_out_rows_;  // [<= n_ubatch] rows of one ubatch that want logits
 };
 
 }  // namespace corral::engine

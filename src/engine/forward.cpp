@@ -100,10 +100,14 @@ void Context::EmbedTokens(int64_t n) {
   const kernels::KernelTable& kt = kernels::Kernels();
   pool_->ParallelFor(
       n,
-      [&](int64_t begin, int64_t end, int) {
+      [&](int64_t begin, int64_t end, int thread) {
+        uint8_t* raw = thread_scratch_[thread].embd_row.data();  // [token_embd.row_bytes]
         for (int64_t i = begin; i < end; ++i) {
           float* row = x_.data() + i * hp.n_embd;  // [n_embd]
-          tensor::DequantizeRow(w.token_embd.type, w.token_embd.Row(ub_tokens_[i]), row, hp.n_embd);
+          // Read, not mapped: the table's pages were released at load (or never touched), and
+          // faulting a row in maps a whole page-cache folio around it.
+          model_.file().CopyOut(w.token_embd.Row(ub_tokens_[i]), w.token_embd.row_bytes, raw);
+          tensor::DequantizeRow(w.token_embd.type, raw, row, hp.n_embd);
           if (hp.embed_scale != 1.0f) kt.scale(row, hp.embed_scale, row, hp.n_embd);
         }
       },

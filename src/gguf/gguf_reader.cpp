@@ -410,4 +410,12 @@ void GgufFile::ReleasePages(const uint8_t* p, size_t n) const {
   if (mapping_ != nullptr) mapping_->ReleasePages(p, n);
 }
 
+void GgufFile::CopyOut(const uint8_t* p, size_t n, uint8_t* out) const {
+  if (mapping_ != nullptr) {
+    mapping_->CopyOut(p, n, out);
+  } else {
+    std::memcpy(out, p, n);
+  }
+}
+
 }  // namespace corral::gguf

@@ -81,6 +81,9 @@ class GgufFile {
   // Drops the mapped pages inside [p, p + n) from the resident set (MappedFile::ReleasePages);
   // nothing for a Parse()d buffer.
   void ReleasePages(const uint8_t* p, size_t n) const;
+  // Copies [p, p + n) of the file's bytes to `out` without mapping its pages in
+  // (MappedFile::CopyOut); a plain copy for a Parse()d buffer.
+  void CopyOut(const uint8_t* p, size_t n, uint8_t* out) const;
 
  private:
   friend class GgufParser;
