@@ -57,4 +57,18 @@ std::string StripString(std::string_view s, const Value* chars, bool left, bool 
 std::string PythonTitle(std::string_view s);
 std::string Capitalize(std::string_view s);
 
+// Python's str.upper()/lower() for Latin, Greek and Cyrillic letters (filters_more.cpp).
+std::string UnicodeUpper(std::string_view s);
+std::string UnicodeLower(std::string_view s);
+
+// Python's printf-style `format % values`: a tuple gives the arguments, a dict the %(name)s
+// keys, anything else the one argument.
+Result<Value> PercentFormat(const std::string& format, const Value& values,
+                            const BuiltinLimits& limits);
+
+// dictsort, sum, min, max, format, escape (filters_more.cpp); nullopt for other names.
+bool HasMoreFilter(std::string_view name);
+std::optional<Result<Value>> ApplyMoreFilter(std::string_view name, const Value& subject,
+                                             const CallArgs& args, const BuiltinLimits& limits);
+
 }  // namespace corral::jinja

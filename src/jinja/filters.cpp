@@ -210,8 +210,27 @@ Result<Value> Round(const Value& v, const CallArgs& args) {
   std::string method = method_arg && method_arg->is_string() ? method_arg->as_string() : "common";
   if (!v.is_number()) return InvalidArgumentError("round expects a number");
   if (method == "common") {
-    if (!v.is_float()) return Value::Int(v.as_int());
-    if (precision < 0 || precision > 300) return Value::Float(v.as_double());
+    if (!v.is_float()) {
+      if (precision >= 0 || precision < -18) return Value::Int(precision < -18 ? 0 : v.as_int());
+      // Python's round(int, -n): to the nearest multiple of 10**n, half to even.
+      int64_t scale = 1;
+      for (int64_t k = 0; k < -precision; ++k) scale *= 10;
+      int64_t x = v.as_int();
+      int64_t q = x / scale, r = x % scale;
+      if (r < 0) {
+        q -= 1;
+        r += scale;
+      }
+      if (2 * r > scale || (2 * r == scale && q % 2 != 0)) q += 1;
+      return Value::Int(q * scale);
+    }
+    if (precision < 0) {
+      // Python rounds to tens, hundreds, ... half to even.
+      double scale = std::pow(10.0, static_cast<double>(-precision));
+      if (!std::isfinite(scale)) return Value::Float(0.0 * v.as_double());
+      return Value::Float(std::nearbyint(v.as_double() / scale) * scale);
+    }
+    if (precision > 300) return Value::Float(v.as_double());
     char buffer[512];
     std::snprintf(buffer, sizeof(buffer), "%.*f", static_cast<int>(precision), v.as_double());
     return Value::Float(std::strtod(buffer, nullptr));
@@ -237,7 +256,7 @@ Result<Value> Sort(const Value& subject, const CallArgs& args, bool unique,
     if (attribute != nullptr && attribute->is_string()) {
       ASSIGN_OR_RETURN(key, LookupPath(item, attribute->as_string(), limits));
     }
-    if (fold_case && key.is_string()) key = Value::String(LowerString(key.as_string()));
+    if (fold_case && key.is_string()) key = Value::String(UnicodeLower(key.as_string()));
     keys.push_back(std::move(key));
   }
   if (unique) {
@@ -414,7 +433,7 @@ bool HasFilter(std::string_view name) {
         "sort",   "string",     "title",   "tojson",  "trim",    "unique", "upper"}) {
     if (name == f) return true;
   }
-  return false;
+  return HasMoreFilter(name);
 }
 
 Result<Value> ApplyFilter(std::string_view name, const Value& subject, const CallArgs& args,
@@ -433,8 +452,7 @@ Result<Value> ApplyFilter(std::string_view name, const Value& subject, const Cal
     return Value::String(StripString(ToPythonString(subject), args.Get(0, "chars"), true, true));
   if (name == "upper" || name == "lower") {
     std::string s = ToPythonString(subject);
-    for (char& c : s) c = name == "upper" ? Upper(c) : Lower(c);
-    return Value::String(std::move(s));
+    return Value::String(name == "upper" ? UnicodeUpper(s) : UnicodeLower(s));
   }
   if (name == "title") return Value::String(JinjaTitle(ToPythonString(subject)));
   if (name == "capitalize") return Value::String(Capitalize(ToPythonString(subject)));
@@ -493,6 +511,9 @@ Result<Value> ApplyFilter(std::string_view name, const Value& subject, const Cal
   if (name == "map") return Map(subject, args, limits);
   if (name == "sort") return Sort(subject, args, false, limits);
   if (name == "unique") return Sort(subject, args, true, limits);
+  if (std::optional<Result<Value>> more = ApplyMoreFilter(name, subject, args, limits)) {
+    return *std::move(more);
+  }
   return InvalidArgumentError("No filter named '" + std::string(name) + "'.");
 }
 
@@ -560,6 +581,8 @@ Result<bool> ApplyTest(std::string_view name, const Value& v, const CallArgs& ar
     }
     if (v.is_list() && other->is_list()) return &v.list() == &other->list();
     if (v.is_dict() && other->is_dict()) return &v.dict() == &other->dict();
+    // Python's `1 is 1.0` is False: identity needs the same type.
+    if (v.is_float() != other->is_float()) return false;
     return (v.is_string() || v.is_number()) && ValuesEqual(v, *other);
   }
   if (name == "in") return Contains(*other, v);

@@ -34,7 +34,12 @@ class Interpreter {
     limits_.max_list_items = std::min<size_t>(options.max_output_bytes, size_t{1} << 20);
   }
 
-  Result<std::string> Render(const Body& body, const nlohmann::json& context) {
+  // Json is nlohmann::json or nlohmann::ordered_json (the latter keeps the caller's key order,
+  // which tojson and items() then reproduce, as Python dicts do).
+  template <typename Json>
+  Result<std::string> Render(const Body& body, const Json& context) {
+    // Declared first, so it ends last: it frees the reference cycles left once the frames go.
+    ContainerRegistry registry;
     Frame globals;
     AddGlobals(globals);
     Frame root;
@@ -632,6 +637,12 @@ class Interpreter {
 }  // namespace
 
 Result<std::string> RenderBody(const Body& body, const nlohmann::json& context,
+                               const Options& options) {
+  Interpreter interpreter(options);
+  return interpreter.Render(body, context);
+}
+
+Result<std::string> RenderBody(const Body& body, const nlohmann::ordered_json& context,
                                const Options& options) {
   Interpreter interpreter(options);
   return interpreter.Render(body, context);

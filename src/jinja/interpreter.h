@@ -13,5 +13,7 @@ namespace corral::jinja {
 
 Result<std::string> RenderBody(const Body& body, const nlohmann::json& context,
                                const Options& options);
+Result<std::string> RenderBody(const Body& body, const nlohmann::ordered_json& context,
+                               const Options& options);
 
 }  // namespace corral::jinja

@@ -100,6 +100,83 @@ TEST(JinjaLimitsTest, LongOperatorChains) {
   EXPECT_EQ(*out, "51");
 }
 
+// A million-step loop can nest a value 200000 deep; printing, comparing, serializing and
+// finally destroying it must neither recurse off the stack nor hang.
+TEST(JinjaLimitsTest, DeeplyNestedValues) {
+  const std::string build =
+      "{% set ns = namespace(x=[], y=[], d={}, n=none) %}{% for i in range(200000) %}"
+      "{% set ns.x = [ns.x] %}{% set ns.y = [ns.y] %}{% set ns.d = {'k': ns.d} %}"
+      "{% set ns.n = namespace(v=ns.n) %}{% endfor %}";
+  Result<Template> t = Template::Parse(build + "{{ ns.x|length }}{{ ns.x == ns.y }}", Options{});
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  Result<std::string> out = t->Render(nlohmann::json::object());
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, "1False");  // past the depth cap, deep structures compare unequal
+
+  // Printing stops descending at the cap instead of overflowing the stack.
+  t = Template::Parse(build + "{{ ns.x }}", Options{});
+  ASSERT_TRUE(t.ok());
+  out = t->Render(nlohmann::json::object());
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_NE(out->find("[...]"), std::string::npos);
+  EXPECT_LT(out->size(), 1000u);
+
+  Status s = RenderStatus(build + "{{ ns.d|tojson }}");
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(s.message().find("nested too deeply"), std::string::npos);
+  s = RenderStatus(build + "{{ [ns.x, [ns.x]]|sort }}");
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(s.message().find("nested too deeply"), std::string::npos);
+}
+
+// A list that contains itself prints and compares as Python's does ([[...]]; equal to itself),
+// and tojson refuses it; none of them loops forever.
+TEST(JinjaLimitsTest, SelfReferentialValues) {
+  Result<Template> t = Template::Parse(
+      "{% set l = [] %}{{ l.append(l) }}{{ l }}{{ l == l }}{{ [l] == [l] }}{{ l|length }}",
+      Options{});
+  ASSERT_TRUE(t.ok());
+  Result<std::string> out = t->Render(nlohmann::json::object());
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, "None[[...]]TrueTrue1");
+  EXPECT_EQ(RenderStatus("{% set l = [] %}{{ l.append(l) }}{{ l|tojson }}").code(),
+            StatusCode::kResourceExhausted);
+}
+
+// Growing a list while iterating it would loop forever in Python; we iterate a snapshot, and
+// either way the loop and size caps bound the work.
+TEST(JinjaLimitsTest, ListGrowingWhileIterated) {
+  Result<Template> t = Template::Parse(
+      "{% set l = [1] %}{% for x in l %}{{ l.append(x) or '' }}{% endfor %}{{ l|length }}",
+      Options{});
+  ASSERT_TRUE(t.ok());
+  Result<std::string> out = t->Render(nlohmann::json::object());
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, "2");
+  Options options;
+  options.max_loop_iterations = 10000;
+  Status s = RenderStatus(
+      "{% set ns = namespace(l=[1]) %}{% for i in range(100000) %}{% set ns.l = ns.l + ns.l %}"
+      "{% endfor %}",
+      options);
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+}
+
+// Width and padding arguments are bounded by the string cap, not trusted.
+TEST(JinjaLimitsTest, FormattingWidths) {
+  Options options;
+  options.max_output_bytes = 1 << 20;
+  EXPECT_EQ(RenderStatus("{{ 'x'.zfill(100000000000) }}", options).code(),
+            StatusCode::kResourceExhausted);
+  EXPECT_FALSE(RenderStatus("{{ '%999999999999s' % 'x' }}", options).ok());
+  EXPECT_FALSE(RenderStatus("{{ '{:999999999999}'.format('x') }}", options).ok());
+  Status s = RenderStatus(
+      "{% for i in range(100) %}{{ '%99999s' % 'x' }}{{ '{:>99999}'.format('y') }}{% endfor %}",
+      options);
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(s.message().find("output exceeds"), std::string::npos);
+}
+
 TEST(JinjaLimitsTest, RenderContextMustBeAnObject) {
   Result<Template> t = Template::Parse("x", Options{});
   ASSERT_TRUE(t.ok());

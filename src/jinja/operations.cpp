@@ -153,6 +153,8 @@ Result<Value> BinaryOperation(std::string_view op, const Value& a, const Value& 
     if (out.size() > limits.max_string_bytes) return TooLarge();
     return Value::String(std::move(out));
   }
+  // Python formats an undefined value as its str(), "".
+  if (op == "%" && a.is_string()) return PercentFormat(a.as_string(), b, limits);
   if (a.is_undefined()) return UndefinedError(a);
   if (b.is_undefined()) return UndefinedError(b);
   if (a.is_number() && b.is_number()) return Arithmetic(op, a, b);

@@ -5,6 +5,16 @@
 //   ASSIGN_OR_RETURN(Template t, Template::Parse(source, Options{}));
 //   ASSIGN_OR_RETURN(std::string prompt, t.Render({{"messages", messages},
 //                                                  {"add_generation_prompt", true}}));
+//
+// For chat requests, jinja/chat.h builds the context HF/llama-server give templates.
+// Checked against Python Jinja2 by jinja_reference_test and jinja_chat_reference_test. Known
+// differences, all failing with a clear error or harmless for chat templates: integers are
+// 64-bit (overflow is an error, Python's are unbounded); no loop.changed, macro varargs/kwargs,
+// recursive for loops, block/include/extends/import; no batch, slice, groupby, wordcount, center,
+// truncate, striptags, attr, urlencode, random filters; upper/lower map Latin, Greek and
+// Cyrillic only, title/capitalize ASCII only; functions and range objects print differently;
+// list methods (append, extend, pop) are allowed as in llama.cpp, where HF's immutable sandbox
+// refuses them; values nested deeper than 256 print as [...] where Python would raise.
 #pragma once
 
 #include <chrono>
@@ -45,6 +55,12 @@ class Template {
   // Renders with `context`'s top-level keys as variables (messages, tools, bos_token, ...).
   // A template's raise_exception(msg) comes back as InvalidArgument with message msg.
   Result<std::string> Render(const nlohmann::json& context) const;
+  // Render, keeping the context's key order (what HF's Python dicts and llama.cpp's
+  // ordered_json give templates that print dicts or iterate items()).
+  Result<std::string> RenderOrdered(const nlohmann::ordered_json& context) const;
+
+  // The source text the template was parsed from (capability probes search it).
+  const std::string& source() const;
 
  private:
   struct Parsed;

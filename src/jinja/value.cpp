@@ -29,6 +29,55 @@ void DictData::Set(std::string key, Value value) {
   entries_.emplace_back(std::move(key), std::move(value));
 }
 
+namespace {
+
+// Destroys `pending` without recursion: a container whose last owner is the Value being
+// dropped hands its children to the worklist first, so each dies with no children.
+void DrainIteratively(std::vector<Value>& pending) {
+  while (!pending.empty()) {
+    Value v = std::move(pending.back());
+    pending.pop_back();
+    if (v.owners() != 1) continue;
+    if (v.is_list()) {
+      for (Value& item : v.list().items) pending.push_back(std::move(item));
+      v.list().items.clear();
+    } else if (v.is_dict() || v.is_namespace()) {
+      DictData& dict = v.is_dict() ? v.dict() : v.ns().attributes;
+      for (auto& entry : dict.TakeEntries()) pending.push_back(std::move(entry.second));
+    }
+  }
+}
+
+}  // namespace
+
+ListData::~ListData() {
+  if (items.empty()) return;
+  std::vector<Value> pending = std::move(items);
+  DrainIteratively(pending);
+}
+
+DictData::~DictData() {
+  if (entries_.empty()) return;
+  std::vector<Value> pending;
+  for (auto& entry : entries_) pending.push_back(std::move(entry.second));
+  entries_.clear();
+  DrainIteratively(pending);
+}
+
+long Value::owners() const {
+  if (is_list()) return std::get<std::shared_ptr<ListData>>(storage_).use_count();
+  if (is_dict()) return std::get<std::shared_ptr<DictData>>(storage_).use_count();
+  if (is_namespace()) return std::get<std::shared_ptr<NamespaceData>>(storage_).use_count();
+  return 0;
+}
+
+const void* Value::container() const {
+  if (is_list()) return &list();
+  if (is_dict()) return &dict();
+  if (is_namespace()) return &ns();
+  return nullptr;
+}
+
 const Value* CallArgs::Get(size_t index, std::string_view name) const {
   if (index < positional.size()) return &positional[index];
   for (const auto& [k, v] : keyword) {
@@ -37,16 +86,81 @@ const Value* CallArgs::Get(size_t index, std::string_view name) const {
   return nullptr;
 }
 
+namespace {
+thread_local ContainerRegistry* active_registry = nullptr;
+}  // namespace
+
+ContainerRegistry::ContainerRegistry() : previous_(active_registry) { active_registry = this; }
+
+ContainerRegistry::~ContainerRegistry() {
+  active_registry = previous_;
+  // Empty every survivor first, then let the contents go (iteratively, via the destructors).
+  std::vector<Value> contents;
+  for (const auto& weak : lists_) {
+    if (auto list = weak.lock()) {
+      for (Value& item : list->items) contents.push_back(std::move(item));
+      list->items.clear();
+    }
+  }
+  auto take = [&contents](DictData& dict) {
+    for (auto& entry : dict.TakeEntries()) contents.push_back(std::move(entry.second));
+  };
+  for (const auto& weak : dicts_) {
+    if (auto dict = weak.lock()) take(*dict);
+  }
+  for (const auto& weak : namespaces_) {
+    if (auto ns = weak.lock()) take(ns->attributes);
+  }
+  ListData drain;
+  drain.items = std::move(contents);
+}
+
+void ContainerRegistry::Compact() {
+  // Dropping expired entries keeps the registry proportional to the live containers (a
+  // weak_ptr also keeps a make_shared allocation from being freed).
+  auto expired = [](const auto& weak) { return weak.expired(); };
+  std::erase_if(lists_, expired);
+  std::erase_if(dicts_, expired);
+  std::erase_if(namespaces_, expired);
+  compact_at_ = std::max<size_t>(1024, 2 * (lists_.size() + dicts_.size() + namespaces_.size()));
+}
+
+void ContainerRegistry::Record(const std::shared_ptr<ListData>& list) {
+  ContainerRegistry* r = active_registry;
+  if (r == nullptr) return;
+  r->lists_.push_back(list);
+  if (r->lists_.size() + r->dicts_.size() + r->namespaces_.size() >= r->compact_at_) r->Compact();
+}
+
+void ContainerRegistry::Record(const std::shared_ptr<DictData>& dict) {
+  ContainerRegistry* r = active_registry;
+  if (r == nullptr) return;
+  r->dicts_.push_back(dict);
+  if (r->lists_.size() + r->dicts_.size() + r->namespaces_.size() >= r->compact_at_) r->Compact();
+}
+
+void ContainerRegistry::Record(const std::shared_ptr<NamespaceData>& ns) {
+  ContainerRegistry* r = active_registry;
+  if (r == nullptr) return;
+  r->namespaces_.push_back(ns);
+  if (r->lists_.size() + r->dicts_.size() + r->namespaces_.size() >= r->compact_at_) r->Compact();
+}
+
 Value Value::List(std::vector<Value> items, bool is_tuple) {
   auto data = std::make_shared<ListData>();
   data->items = std::move(items);
   data->is_tuple = is_tuple;
+  ContainerRegistry::Record(data);
   return Value(std::move(data));
 }
 
 Value Value::Dict() { return Dict(DictData()); }
 
-Value Value::Dict(DictData dict) { return Value(std::make_shared<DictData>(std::move(dict))); }
+Value Value::Dict(DictData dict) {
+  auto data = std::make_shared<DictData>(std::move(dict));
+  ContainerRegistry::Record(data);
+  return Value(std::move(data));
+}
 
 Value Value::Function(std::string name, NativeFunction function) {
   return Value(std::make_shared<Callable>(Callable{std::move(name), std::move(function)}));
@@ -55,7 +169,9 @@ Value Value::Function(std::string name, NativeFunction function) {
 Value Value::Namespace() { return Namespace(DictData()); }
 
 Value Value::Namespace(DictData attributes) {
-  return Value(std::make_shared<NamespaceData>(NamespaceData{std::move(attributes)}));
+  auto data = std::make_shared<NamespaceData>(NamespaceData{std::move(attributes)});
+  ContainerRegistry::Record(data);
+  return Value(std::move(data));
 }
 
 double Value::as_double() const {
@@ -160,39 +276,117 @@ std::string ReprString(const std::string& s) {
 
 }  // namespace
 
-std::string ToPythonRepr(const Value& value) {
-  if (value.is_string()) return ReprString(value.as_string());
+namespace {
+
+// Deeper than this, printing and comparing stop (Python would raise RecursionError near 1000
+// frames; templates never come close).
+constexpr int kMaxValueDepth = 256;
+
+void AppendRepr(const Value& value, int depth, std::vector<const void*>& active, std::string& out) {
+  const void* self = value.container();
+  if (self == nullptr) {
+    out += value.is_string() ? ReprString(value.as_string()) : ToPythonString(value);
+    return;
+  }
+  // A container inside itself prints as [...] / {...}, as Python's repr does.
+  bool cycle = std::find(active.begin(), active.end(), self) != active.end();
+  if (cycle || depth > kMaxValueDepth) {
+    out += value.is_list() ? (value.list().is_tuple ? "(...)" : "[...]") : "{...}";
+    return;
+  }
+  active.push_back(self);
   if (value.is_list()) {
     const ListData& list = value.list();
-    std::string out = list.is_tuple ? "(" : "[";
+    out += list.is_tuple ? "(" : "[";
     for (size_t i = 0; i < list.items.size(); ++i) {
       if (i > 0) out += ", ";
-      out += ToPythonRepr(list.items[i]);
+      AppendRepr(list.items[i], depth + 1, active, out);
     }
     if (list.is_tuple && list.items.size() == 1) out += ",";
-    return out + (list.is_tuple ? ")" : "]");
-  }
-  if (value.is_dict()) {
-    std::string out = "{";
+    out += list.is_tuple ? ")" : "]";
+  } else {
+    const DictData& dict = value.is_dict() ? value.dict() : value.ns().attributes;
+    out += value.is_dict() ? "{" : "<Namespace {";
     bool first = true;
-    for (const auto& [k, v] : value.dict().entries()) {
+    for (const auto& [k, v] : dict.entries()) {
       if (!first) out += ", ";
       first = false;
-      out += ReprString(k) + ": " + ToPythonRepr(v);
+      out += ReprString(k) + ": ";
+      AppendRepr(v, depth + 1, active, out);
     }
-    return out + "}";
+    out += value.is_dict() ? "}" : "}>";
   }
-  if (value.is_namespace()) {
-    std::string out = "<Namespace {";
-    bool first = true;
-    for (const auto& [k, v] : value.ns().attributes.entries()) {
-      if (!first) out += ", ";
-      first = false;
-      out += ReprString(k) + ": " + ToPythonRepr(v);
+  active.pop_back();
+}
+
+bool ValuesEqualAt(const Value& a, const Value& b, int depth) {
+  if (a.is_number() && b.is_number()) {
+    if (a.is_float() || b.is_float()) return a.as_double() == b.as_double();
+    return a.as_int() == b.as_int();
+  }
+  if (a.is_undefined() || b.is_undefined()) return a.is_undefined() && b.is_undefined();
+  if (a.is_none() || b.is_none()) return a.is_none() && b.is_none();
+  if (a.is_string() && b.is_string()) return a.as_string() == b.as_string();
+  // Python compares container items by identity first, so a list equals itself even when it
+  // contains itself.
+  if (a.container() != nullptr && a.container() == b.container()) return true;
+  if (depth > kMaxValueDepth) return false;
+  if (a.is_list() && b.is_list()) {
+    const auto& x = a.list();
+    const auto& y = b.list();
+    if (x.is_tuple != y.is_tuple || x.items.size() != y.items.size()) return false;
+    for (size_t i = 0; i < x.items.size(); ++i) {
+      if (!ValuesEqualAt(x.items[i], y.items[i], depth + 1)) return false;
     }
-    return out + "}>";
+    return true;
   }
-  return ToPythonString(value);
+  if (a.is_dict() && b.is_dict()) {
+    const auto& x = a.dict();
+    const auto& y = b.dict();
+    if (x.size() != y.size()) return false;
+    for (const auto& [k, v] : x.entries()) {
+      const Value* other = y.Find(k);
+      if (other == nullptr || !ValuesEqualAt(v, *other, depth + 1)) return false;
+    }
+    return true;
+  }
+  if (a.is_callable() && b.is_callable()) return &a.callable() == &b.callable();
+  return false;
+}
+
+Result<bool> ValueLessAt(const Value& a, const Value& b, int depth) {
+  if (a.is_number() && b.is_number()) {
+    if (a.is_float() || b.is_float()) return a.as_double() < b.as_double();
+    return a.as_int() < b.as_int();
+  }
+  // UTF-8 byte order equals code point order, which is what Python compares.
+  if (a.is_string() && b.is_string()) return a.as_string() < b.as_string();
+  if (a.is_list() && b.is_list() && a.list().is_tuple == b.list().is_tuple) {
+    if (depth > kMaxValueDepth) {
+      return ResourceExhaustedError("values nested too deeply to compare");
+    }
+    const auto& x = a.list().items;
+    const auto& y = b.list().items;
+    for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
+      if (ValuesEqualAt(x[i], y[i], depth + 1)) continue;
+      return ValueLessAt(x[i], y[i], depth + 1);
+    }
+    return x.size() < y.size();
+  }
+  if (a.is_undefined() || b.is_undefined()) {
+    return InvalidArgumentError((a.is_undefined() ? a : b).undefined_hint());
+  }
+  return InvalidArgumentError("'<' not supported between instances of '" + a.TypeName() +
+                              "' and '" + b.TypeName() + "'");
+}
+
+}  // namespace
+
+std::string ToPythonRepr(const Value& value) {
+  std::string out;
+  std::vector<const void*> active;
+  AppendRepr(value, 0, active, out);
+  return out;
 }
 
 std::string ToPythonString(const Value& value) {
@@ -206,60 +400,9 @@ std::string ToPythonString(const Value& value) {
   return ToPythonRepr(value);
 }
 
-bool ValuesEqual(const Value& a, const Value& b) {
-  if (a.is_number() && b.is_number()) {
-    if (a.is_float() || b.is_float()) return a.as_double() == b.as_double();
-    return a.as_int() == b.as_int();
-  }
-  if (a.is_undefined() || b.is_undefined()) return a.is_undefined() && b.is_undefined();
-  if (a.is_none() || b.is_none()) return a.is_none() && b.is_none();
-  if (a.is_string() && b.is_string()) return a.as_string() == b.as_string();
-  if (a.is_list() && b.is_list()) {
-    const auto& x = a.list();
-    const auto& y = b.list();
-    if (x.is_tuple != y.is_tuple || x.items.size() != y.items.size()) return false;
-    for (size_t i = 0; i < x.items.size(); ++i) {
-      if (!ValuesEqual(x.items[i], y.items[i])) return false;
-    }
-    return true;
-  }
-  if (a.is_dict() && b.is_dict()) {
-    const auto& x = a.dict();
-    const auto& y = b.dict();
-    if (x.size() != y.size()) return false;
-    for (const auto& [k, v] : x.entries()) {
-      const Value* other = y.Find(k);
-      if (other == nullptr || !ValuesEqual(v, *other)) return false;
-    }
-    return true;
-  }
-  if (a.is_callable() && b.is_callable()) return &a.callable() == &b.callable();
-  if (a.is_namespace() && b.is_namespace()) return &a.ns() == &b.ns();
-  return false;
-}
+bool ValuesEqual(const Value& a, const Value& b) { return ValuesEqualAt(a, b, 0); }
 
-Result<bool> ValueLess(const Value& a, const Value& b) {
-  if (a.is_number() && b.is_number()) {
-    if (a.is_float() || b.is_float()) return a.as_double() < b.as_double();
-    return a.as_int() < b.as_int();
-  }
-  // UTF-8 byte order equals code point order, which is what Python compares.
-  if (a.is_string() && b.is_string()) return a.as_string() < b.as_string();
-  if (a.is_list() && b.is_list() && a.list().is_tuple == b.list().is_tuple) {
-    const auto& x = a.list().items;
-    const auto& y = b.list().items;
-    for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
-      if (ValuesEqual(x[i], y[i])) continue;
-      return ValueLess(x[i], y[i]);
-    }
-    return x.size() < y.size();
-  }
-  if (a.is_undefined() || b.is_undefined()) {
-    return InvalidArgumentError((a.is_undefined() ? a : b).undefined_hint());
-  }
-  return InvalidArgumentError("'<' not supported between instances of '" + a.TypeName() +
-                              "' and '" + b.TypeName() + "'");
-}
+Result<bool> ValueLess(const Value& a, const Value& b) { return ValueLessAt(a, b, 0); }
 
 std::u32string Utf8Decode(std::string_view s) {
   std::u32string out;
@@ -327,38 +470,42 @@ size_t Utf8Length(std::string_view s) {
   return n;
 }
 
-Value FromJson(const nlohmann::json& json) {
+template <typename Json>
+Value FromJsonOf(const Json& json) {
   switch (json.type()) {
     case nlohmann::json::value_t::null:
       return Value::None();
     case nlohmann::json::value_t::boolean:
-      return Value::Bool(json.get<bool>());
+      return Value::Bool(json.template get<bool>());
     case nlohmann::json::value_t::number_integer:
-      return Value::Int(json.get<int64_t>());
+      return Value::Int(json.template get<int64_t>());
     case nlohmann::json::value_t::number_unsigned: {
-      uint64_t u = json.get<uint64_t>();
+      uint64_t u = json.template get<uint64_t>();
       if (u > static_cast<uint64_t>(INT64_MAX)) return Value::Float(static_cast<double>(u));
       return Value::Int(static_cast<int64_t>(u));
     }
     case nlohmann::json::value_t::number_float:
-      return Value::Float(json.get<double>());
+      return Value::Float(json.template get<double>());
     case nlohmann::json::value_t::string:
-      return Value::String(json.get<std::string>());
+      return Value::String(json.template get<std::string>());
     case nlohmann::json::value_t::array: {
       std::vector<Value> items;
       items.reserve(json.size());
-      for (const auto& item : json) items.push_back(FromJson(item));
+      for (const auto& item : json) items.push_back(FromJsonOf(item));
       return Value::List(std::move(items));
     }
     case nlohmann::json::value_t::object: {
       DictData dict;
-      for (const auto& [key, item] : json.items()) dict.Set(key, FromJson(item));
+      for (const auto& [key, item] : json.items()) dict.Set(key, FromJsonOf(item));
       return Value::Dict(std::move(dict));
     }
     default:
       return Value::None();
   }
 }
+
+Value FromJson(const nlohmann::json& json) { return FromJsonOf(json); }
+Value FromJson(const nlohmann::ordered_json& json) { return FromJsonOf(json); }
 
 namespace {
 

@@ -85,6 +85,11 @@ class Value {
   // Python's type name ("str", "int", "dict", ...), for error messages.
   std::string TypeName() const;
 
+  // How many Values share this list, dict or namespace (0 for other types).
+  long owners() const;
+  // The container's identity, for cycle checks (nullptr for other types).
+  const void* container() const;
+
  private:
   Storage storage_;
 };
@@ -92,6 +97,13 @@ class Value {
 // Lists and dicts are shared by reference, as in Python, so `ns.items.append(x)` is seen by
 // every holder of the list.
 struct ListData {
+  ListData() = default;
+  ListData(const ListData&) = default;
+  ListData(ListData&&) = default;
+  ListData& operator=(const ListData&) = default;
+  ListData& operator=(ListData&&) = default;
+  ~ListData();  // iterative: templates can nest lists a million deep
+
   std::vector<Value> items;
   bool is_tuple = false;  // prints as (a, b) instead of [a, b]
 };
@@ -99,6 +111,16 @@ struct ListData {
 // Insertion-ordered string-keyed map (Python dicts keep insertion order).
 class DictData {
  public:
+  DictData() = default;
+  DictData(const DictData&) = default;
+  DictData(DictData&&) = default;
+  DictData& operator=(const DictData&) = default;
+  DictData& operator=(DictData&&) = default;
+  ~DictData();  // iterative, as ~ListData
+
+  // Moves every entry out (the destructors' worklist).
+  std::vector<std::pair<std::string, Value>> TakeEntries() { return std::move(entries_); }
+
   const Value* Find(std::string_view key) const;
   Value* Find(std::string_view key);
   void Set(std::string key, Value value);
@@ -128,6 +150,32 @@ struct NamespaceData {
   DictData attributes;
 };
 
+// Records every list, dict and namespace created on this thread while it is active; when it
+// ends it empties the ones still alive. Nothing a render creates outlives the render (it
+// returns a string), so this frees the reference cycles a template can build (l.append(l),
+// ns.x = [ns]) that shared ownership alone would leak.
+class ContainerRegistry {
+ public:
+  ContainerRegistry();
+  ~ContainerRegistry();
+  ContainerRegistry(const ContainerRegistry&) = delete;
+  ContainerRegistry& operator=(const ContainerRegistry&) = delete;
+
+  // Called by Value's factories.
+  static void Record(const std::shared_ptr<ListData>& list);
+  static void Record(const std::shared_ptr<DictData>& dict);
+  static void Record(const std::shared_ptr<NamespaceData>& ns);
+
+ private:
+  void Compact();
+
+  ContainerRegistry* previous_;
+  std::vector<std::weak_ptr<ListData>> lists_;
+  std::vector<std::weak_ptr<DictData>> dicts_;
+  std::vector<std::weak_ptr<NamespaceData>> namespaces_;
+  size_t compact_at_ = 1024;
+};
+
 // Python's truth value.
 bool IsTruthy(const Value& value);
 // Python's str(): what `{{ value }}` prints. Undefined prints "".
@@ -148,6 +196,7 @@ std::u32string Utf8Decode(std::string_view s);
 std::string Utf8Encode(std::u32string_view s);
 
 Value FromJson(const nlohmann::json& json);
+Value FromJson(const nlohmann::ordered_json& json);  // keeps the key order
 
 struct JsonFormat {
   int indent = -1;  // < 0: on one line

@@ -1,6 +1,8 @@
 // Executes a parsed TemplateSet the way Go's text/template/exec.go does, over JSON data.
+#include <algorithm>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -26,7 +28,10 @@ enum class Flow { kNormal, kBreak, kContinue };
 
 class Executor {
  public:
-  Executor(const TemplateSet& set, const ExecOptions& options) : set_(set), options_(options) {
+  // `deleted`: top-level nodes to skip (Ollama's legacy cut after {{ .Response }}); may be null.
+  Executor(const TemplateSet& set, const ExecOptions& options,
+           const std::unordered_set<const Node*>* deleted = nullptr)
+      : set_(set), options_(options), deleted_(deleted) {
     now_ = options.clock ? options.clock() : std::chrono::system_clock::now();
   }
 
@@ -122,6 +127,7 @@ class Executor {
       }
       case NodeKind::kList:
         for (const NodePtr& child : static_cast<const ListNode&>(node).nodes) {
+          if (deleted_ != nullptr && deleted_->count(child.get()) != 0) continue;
           Flow flow = Walk(dot, *child);
           if (flow != Flow::kNormal) return flow;
         }
@@ -464,6 +470,7 @@ class Executor {
 
   const TemplateSet& set_;
   const ExecOptions& options_;
+  const std::unordered_set<const Node*>* deleted_;
   std::chrono::system_clock::time_point now_;
   std::string out_;
   std::vector<Variable> vars_;
@@ -528,6 +535,69 @@ bool NestedDeeperThan(const nlohmann::json& root, int limit) {
   return false;
 }
 
+// Ollama's deleteNode (template/template.go) over our tree: nodes are visited in source order,
+// descending into lists, the bodies of if/with/range (not their pipelines) and the arguments of
+// actions; the first field node naming Response is kept and every node visited after it is
+// deleted. Deletions always remove a child of some list, so the result is a set of list
+// children the executor skips.
+class ResponseCut {
+ public:
+  Status Visit(const Node& node) {
+    if (cut_) {
+      deleted_.insert(&node);
+      return Status::Ok();
+    }
+    switch (node.kind) {
+      case NodeKind::kList:
+        for (const NodePtr& child : static_cast<const ListNode&>(node).nodes) {
+          RETURN_IF_ERROR(Visit(*child));
+        }
+        return Status::Ok();
+      case NodeKind::kIf:
+      case NodeKind::kWith:
+      case NodeKind::kRange: {
+        const auto& branch = static_cast<const BranchNode&>(node);
+        RETURN_IF_ERROR(Visit(*branch.list));
+        if (branch.else_list != nullptr) {
+          // Go asserts the deleted else list back to *ListNode and panics.
+          if (cut_) {
+            return UnsupportedError("template: {{ .Response }} inside a branch that has an else");
+          }
+          RETURN_IF_ERROR(Visit(*branch.else_list));
+        }
+        return Status::Ok();
+      }
+      case NodeKind::kAction:
+        return VisitPipe(*static_cast<const ActionNode&>(node).pipe);
+      default:
+        return Status::Ok();
+    }
+  }
+
+  std::unordered_set<const Node*> deleted() && { return std::move(deleted_); }
+
+ private:
+  Status VisitPipe(const PipeNode& pipe) {
+    for (size_t c = 0; c < pipe.cmds.size(); ++c) {
+      const auto& args = pipe.cmds[c]->args;
+      for (size_t a = 0; a < args.size(); ++a) {
+        if (args[a]->kind != NodeKind::kField) continue;
+        const auto& idents = static_cast<const FieldNode&>(*args[a]).idents;
+        if (std::find(idents.begin(), idents.end(), "Response") == idents.end()) continue;
+        // Go drops the operands after it, which changes the command; no real template does it.
+        if (a + 1 != args.size() || c + 1 != pipe.cmds.size()) {
+          return UnsupportedError("template: {{ .Response }} in the middle of a pipeline");
+        }
+        cut_ = true;
+      }
+    }
+    return Status::Ok();
+  }
+
+  bool cut_ = false;
+  std::unordered_set<const Node*> deleted_;
+};
+
 }  // namespace
 
 Result<Template> Template::Parse(std::string_view name, std::string_view text) {
@@ -537,22 +607,44 @@ Result<Template> Template::Parse(std::string_view name, std::string_view text) {
 
 const std::string& Template::name() const { return set_->parse_name; }
 
-Result<std::string> Template::Execute(const nlohmann::json& data,
-                                      const ExecOptions& options) const {
+namespace {
+
+// One execution; `deleted` (may be null) are nodes the executor skips.
+Result<std::string> ExecuteSet(const TemplateSet& set, const nlohmann::json& data,
+                               const ExecOptions& options,
+                               const std::unordered_set<const Node*>* deleted) {
   // Formatting, json and slice recurse over the data, so its depth is capped up front.
   if (NestedDeeperThan(data, options.max_data_depth)) {
-    return ResourceExhaustedError("template: " + set_->parse_name + ": data nested deeper than " +
+    return ResourceExhaustedError("template: " + set.parse_name + ": data nested deeper than " +
                                   std::to_string(options.max_data_depth) + " levels");
   }
+  ScopedGoStrings go_strings(options.go_strings);
   try {
-    return Executor(*set_, options).Run(set_->parse_name, data);
+    return Executor(set, options, deleted).Run(set.parse_name, data);
   } catch (const ExecError& error) {
     return error.status;
   } catch (const nlohmann::json::exception& error) {
-    return InternalError(std::string("template: ") + set_->parse_name + ": " + error.what());
+    return InternalError(std::string("template: ") + set.parse_name + ": " + error.what());
   } catch (const std::bad_alloc&) {
-    return ResourceExhaustedError("template: " + set_->parse_name + ": out of memory");
+    return ResourceExhaustedError("template: " + set.parse_name + ": out of memory");
   }
+}
+
+}  // namespace
+
+Result<std::string> Template::Execute(const nlohmann::json& data,
+                                      const ExecOptions& options) const {
+  return ExecuteSet(*set_, data, options, /*deleted=*/nullptr);
+}
+
+Result<std::string> Template::ExecuteUntilResponse(const nlohmann::json& data,
+                                                   const ExecOptions& options) const {
+  auto root = set_->trees.find(set_->parse_name);
+  if (root == set_->trees.end()) return Execute(data, options);  // reports the empty template
+  ResponseCut cut;
+  RETURN_IF_ERROR(cut.Visit(*root->second));
+  std::unordered_set<const Node*> deleted = std::move(cut).deleted();
+  return ExecuteSet(*set_, data, options, &deleted);
 }
 
 std::vector<std::string> Template::Vars() const {

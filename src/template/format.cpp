@@ -475,6 +475,13 @@ void JsonString(std::string_view s, std::string* out) {
 }
 
 void JsonValue(const nlohmann::json& value, std::string* out) {
+  // A Go value with its own marshalling (ExecOptions::go_strings) prints as that text.
+  if (value.is_structured()) {
+    if (const std::string* text = GoStringOf(value)) {
+      *out += *text;
+      return;
+    }
+  }
   switch (value.type()) {
     case nlohmann::json::value_t::null:
       *out += "null";

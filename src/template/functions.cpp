@@ -267,8 +267,12 @@ Value CallFunction(std::string_view name, const std::vector<Value>& args,
   if (name == "urlquery") return Value::String(GoUrlQueryEscape(JoinedText(args)));
   if (name == "json") {
     const Value& v = args[0];
-    bool structured = v.kind() == Kind::kArray || v.kind() == Kind::kObject;
-    return Value::String(GoJsonMarshal(structured ? v.json() : v.ToJson()));  // no deep copy
+    // Structured values are marshalled in place: a conditional expression mixing v.json() with
+    // the prvalue ToJson() would copy, and the copy loses the node's ExecOptions::go_strings.
+    if (v.kind() == Kind::kArray || v.kind() == Kind::kObject) {
+      return Value::String(GoJsonMarshal(v.json()));
+    }
+    return Value::String(GoJsonMarshal(v.ToJson()));
   }
   if (name == "currentDate") return Value::String(FormatDate(now, 0));
   if (name == "yesterdayDate") return Value::String(FormatDate(now, -1));

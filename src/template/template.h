@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -35,6 +36,11 @@ struct ExecOptions {
   int max_data_depth = 1000;                 // nesting of arrays and objects in the data
   // Clock for currentDate / yesterdayDate; empty means the system clock.
   std::function<std::chrono::system_clock::time_point()> clock;
+  // Nodes of the data that stand for Go values with a String() method whose text is also their
+  // json.Marshal (Ollama's api.Tools, api.Tool, *api.ToolFunction, the tool-call arguments):
+  // printing such a node, or passing it (or a value containing it) to json, gives this text
+  // instead of fmt's map/slice form. Keys are addresses inside the data passed to Execute.
+  const std::unordered_map<const nlohmann::json*, std::string>* go_strings = nullptr;
 };
 
 class Template {
@@ -44,6 +50,14 @@ class Template {
 
   // Errors read like Go's: "template: NAME:LINE:COL: executing \"NAME\" at <node>: message".
   Result<std::string> Execute(const nlohmann::json& data, const ExecOptions& options = {}) const;
+
+  // Ollama's legacy last turn (template.go Execute): runs the top-level template with every
+  // node after the first {{ .Response }} action removed, as Ollama's deleteNode does, so that
+  // generation continues right after the response position. Only the top-level tree is cut;
+  // a template whose cut would leave an else branch after the response (Go panics there) or
+  // that uses .Response mid-pipeline is refused with Unsupported.
+  Result<std::string> ExecuteUntilResponse(const nlohmann::json& data,
+                                           const ExecOptions& options = {}) const;
 
   const std::string& name() const;
   // Every field and variable name the templates mention, lower-cased, sorted and unique, as

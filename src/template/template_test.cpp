@@ -490,3 +490,51 @@ TEST(OllamaTemplatesTest, LegacyPromptResponse) {
 
 }  // namespace
 }  // namespace corral::tmpl
+
+namespace corral::tmpl {
+namespace {
+
+// Ollama's legacy final turn: everything after the first {{ .Response }} action is dropped, also
+// text after the enclosing block (Go's deleteNode), but {{ if .Response }} pipelines do not cut.
+TEST(ResponseCutTest, DropsEverythingAfterResponse) {
+  Result<Template> t = Template::Parse(
+      "t",
+      "{{ if .Response }}R:{{ end }}<a>{{ if .Prompt }}{{ .Prompt }}{{ .Response }}</a>"
+      "{{ end }}<after>");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  json data = {{"Prompt", "P"}, {"Response", "X"}};
+  Result<std::string> full = t->Execute(data);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(*full, "R:<a>PX</a><after>");
+  Result<std::string> cut = t->ExecuteUntilResponse(data);
+  ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+  EXPECT_EQ(*cut, "R:<a>PX");
+  // No response node: nothing is cut.
+  Result<Template> plain = Template::Parse("t", "{{ .Prompt }}!");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(*plain->ExecuteUntilResponse(data), "P!");
+}
+
+TEST(ResponseCutTest, RefusesWhatGoCannotCut) {
+  Result<Template> t = Template::Parse("t", "{{ if .Prompt }}{{ .Response }}{{ else }}e{{ end }}");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->ExecuteUntilResponse({{"Prompt", "P"}}).status().code(), StatusCode::kUnsupported);
+}
+
+// Go values with a String() method (Ollama's api.Tools, ToolFunction, arguments) print and
+// marshal as their own JSON text instead of fmt's map form.
+TEST(GoStringsTest, PrintAndJsonUseTheTable) {
+  json data = {{"Args", {{"b", 1}, {"a", "x"}}}, {"List", {{{"k", 1}}}}};
+  Result<Template> t =
+      Template::Parse("t", "{{ .Args }}|{{ json .Args }}|{{ json .List }}|{{ .List }}");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(*t->Execute(data), "map[a:x b:1]|{\"a\":\"x\",\"b\":1}|[{\"k\":1}]|[map[k:1]]");
+  std::unordered_map<const json*, std::string> table = {{&data["Args"], "{\"b\":1,\"a\":\"x\"}"},
+                                                        {&data["List"][0], "K"}};
+  ExecOptions options;
+  options.go_strings = &table;
+  EXPECT_EQ(*t->Execute(data, options), "{\"b\":1,\"a\":\"x\"}|{\"b\":1,\"a\":\"x\"}|[K]|[K]");
+}
+
+}  // namespace
+}  // namespace corral::tmpl

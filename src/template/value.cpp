@@ -135,7 +135,25 @@ std::string FormatFloatShortest(double f) {
   return FormatFloatShortestAs(f, exponent < -4 || exponent >= 6);
 }
 
+namespace {
+thread_local const GoStringTable* current_go_strings = nullptr;
+}  // namespace
+
+const std::string* GoStringOf(const nlohmann::json& node) {
+  if (current_go_strings == nullptr) return nullptr;
+  auto it = current_go_strings->find(&node);
+  return it == current_go_strings->end() ? nullptr : &it->second;
+}
+
+ScopedGoStrings::ScopedGoStrings(const GoStringTable* table) : previous_(current_go_strings) {
+  current_go_strings = table;
+}
+ScopedGoStrings::~ScopedGoStrings() { current_go_strings = previous_; }
+
 std::string FormatValue(const Value& value, bool top_level) {
+  if (value.kind() == Value::Kind::kArray || value.kind() == Value::Kind::kObject) {
+    if (const std::string* text = GoStringOf(value.json())) return *text;
+  }
   switch (value.kind()) {
     case Value::Kind::kInvalid:
     case Value::Kind::kNil:

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -78,6 +79,21 @@ class Value {
   std::string string_;
   const nlohmann::json* node_ = nullptr;
   std::shared_ptr<const nlohmann::json> owner_;
+};
+
+// The Go-string table (ExecOptions::go_strings) of the execution running on this thread, so the
+// formatting helpers (print, printf, json) can honour it without every caller passing it on.
+using GoStringTable = std::unordered_map<const nlohmann::json*, std::string>;
+const std::string* GoStringOf(const nlohmann::json& node);  // null when the node has none
+class ScopedGoStrings {
+ public:
+  explicit ScopedGoStrings(const GoStringTable* table);
+  ~ScopedGoStrings();
+  ScopedGoStrings(const ScopedGoStrings&) = delete;
+  ScopedGoStrings& operator=(const ScopedGoStrings&) = delete;
+
+ private:
+  const GoStringTable* previous_;
 };
 
 // Go's truth: false, 0, "", empty array/object, nil and no value are false.

@@ -1,11 +1,13 @@
 // libFuzzer target for both template languages: the input is parsed as a Go text/template and
 // as a Jinja template, and whatever parses is executed on a small chat conversation. Any input
 // must end in a Status (an error or a rendered string within the caps); never a crash or hang.
+// Jinja templates also go through the chat module's capability probe.
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "jinja/chat.h"
 #include "jinja/template.h"
 #include "template/template.h"
 
@@ -22,9 +24,29 @@ const nlohmann::json& Conversation() {
       {"messages",
        {{{"role", "system"}, {"content", "You are terse."}},
         {{"role", "user"}, {"content", "Hi <b>"}},
-        {{"role", "assistant"}, {"content", "Hello"}}}},
+        {{"role", "assistant"},
+         {"content", ""},
+         {"reasoning_content", "hmm"},
+         {"tool_calls",
+          {{{"type", "function"},
+            {"function", {{"name", "get_weather"}, {"arguments", {{"city", "Paris"}}}}},
+            {"id", "call12345"}}}}},
+        {{"role", "tool"},
+         {"content", "21C"},
+         {"name", "get_weather"},
+         {"tool_call_id", "call12345"}},
+        {{"role", "user"}, {"content", {{{"type", "text"}, {"text", "typed"}}}}},
+        {{"role", "assistant"}, {"content", "<think>x</think>Hello"}}}},
+      {"tools",
+       {{{"type", "function"},
+         {"function",
+          {{"name", "get_weather"},
+           {"parameters",
+            {{"type", "object"}, {"properties", {{"city", {{"type", "string"}}}}}}}}}}}},
       {"add_generation_prompt", true},
+      {"enable_thinking", false},
       {"bos_token", "<s>"},
+      {"eos_token", "</s>"},
   };
   return data;
 }
@@ -47,6 +69,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   jinja_options.max_loop_iterations = 10000;
   jinja_options.max_steps = 100000;
   auto jinja = corral::jinja::Template::Parse(text, jinja_options);
-  if (jinja.ok()) (void)jinja->Render(Conversation());
+  if (jinja.ok()) {
+    (void)jinja->Render(Conversation());
+    // The capability probe renders eight more conversation shapes through the chat module.
+    (void)corral::jinja::ProbeChatCapabilities(*jinja);
+  }
   return 0;
 }
