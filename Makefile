@@ -61,7 +61,7 @@ fuzz: deps
 	  -rss_limit_mb=2048 -timeout=10 -artifact_prefix=$(FUZZ_DIR)/findings/ -print_final_stats=1 \
 	  $(FUZZ_DIR)/corpus
 	cp tests/fuzz/template_seeds/* $(FUZZ_DIR)/template-corpus/
-	$(FUZZ_DIR)/tests/fuzz/template_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	$(FUZZ_DIR)/tests/fuzz/template_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
 	  -rss_limit_mb=2048 -timeout=10 -artifact_prefix=$(FUZZ_DIR)/findings/ -print_final_stats=1 \
 	  $(FUZZ_DIR)/template-corpus
 
