@@ -140,7 +140,7 @@ class BpeTokenizer final : public Tokenizer {
     }
   }
 
-  std::string NormalPiece(const std::string& token_text) const override {
+  std::string NormalPiece(std::string_view token_text) const override {
     std::string decoded;
     for (size_t offset = 0; offset < token_text.size();) {
       const size_t start = offset;
@@ -158,7 +158,8 @@ class BpeTokenizer final : public Tokenizer {
         decoded.push_back(kHex[b >> 4]);
         decoded.push_back(kHex[b & 15]);
       }
-      decoded += token_text + "]";
+      decoded.append(token_text);
+      decoded.push_back(']');
     }
     return decoded;
   }

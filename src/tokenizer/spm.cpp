@@ -70,7 +70,7 @@ class SpmTokenizer final : public Tokenizer {
                                     symbols[left].length + symbols[right].length);
       const int32_t id = vocab_.Find(merged);
       if (id == kNoToken) return;
-      queue.push({left, right, vocab_.tokens[id].score, merged.size()});
+      queue.push({left, right, vocab_.score(id), merged.size()});
     };
     for (int i = 1; i < static_cast<int>(symbols.size()); ++i) try_add(i - 1, i);
 
@@ -104,7 +104,7 @@ class SpmTokenizer final : public Tokenizer {
     }
   }
 
-  std::string NormalPiece(const std::string& token_text) const override {
+  std::string NormalPiece(std::string_view token_text) const override {
     return ReplaceAll(token_text, kSpaceMarker, " ");
   }
 

@@ -39,7 +39,7 @@ int HexValue(char c) {
 }
 
 // The byte of a "<0xXX>" token (strtol semantics: stops at the first non-hex digit).
-char ByteOfToken(const std::string& text) {
+char ByteOfToken(std::string_view text) {
   int value = 0;
   for (size_t i = 3; i < 5 && i < text.size(); ++i) {
     const int digit = HexValue(text[i]);
@@ -110,17 +110,23 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::Create(Vocab vocab) {
 }
 
 void Tokenizer::BuildPieceCache() {
-  pieces_.resize(vocab_.tokens.size());
-  for (size_t id = 0; id < vocab_.tokens.size(); ++id) {
-    const TokenData& token = vocab_.tokens[id];
-    if (token.attr & (kAttrUnknown | kAttrControl | kAttrUserDefined)) {
-      pieces_[id] = token.text;
-    } else if (token.attr & kAttrNormal) {
-      pieces_[id] = NormalPiece(token.text);
-    } else if (token.attr & kAttrByte) {
-      pieces_[id] = std::string(1, ByteOfToken(token.text));
-    }
-  }
+  const int32_t n = vocab_.n_tokens();
+  const auto piece = [&](int32_t id, std::string* scratch) -> std::string_view {
+    const uint32_t attr = vocab_.attr(id);
+    const std::string_view text = vocab_.text(id);
+    if (attr & (kAttrUnknown | kAttrControl | kAttrUserDefined)) return text;
+    if (attr & kAttrNormal) return *scratch = NormalPiece(text);
+    if (attr & kAttrByte) return *scratch = std::string(1, ByteOfToken(text));
+    return {};
+  };
+  // Two passes, the first only to size the arena exactly: a reserve-then-shrink or a growing
+  // buffer would briefly hold up to twice the pieces.
+  std::string scratch;
+  size_t bytes = 0;
+  for (int32_t id = 0; id < n; ++id) bytes += piece(id, &scratch).size();
+  pieces_ = StringArena();
+  pieces_.Reserve(static_cast<size_t>(n), bytes);
+  for (int32_t id = 0; id < n; ++id) pieces_.Append(piece(id, &scratch));
 }
 
 std::vector<Tokenizer::Fragment> Tokenizer::SplitSpecialTokens(std::string_view text,
@@ -130,10 +136,10 @@ std::vector<Tokenizer::Fragment> Tokenizer::SplitSpecialTokens(std::string_view 
   fragments.push_back({0, text.size(), kNoToken});
   std::vector<Fragment> next;
   for (int32_t id : vocab_.special_tokens) {
-    const TokenData& special = vocab_.tokens[id];
+    const uint32_t attr = vocab_.attr(id);
     // Without parse_special only user-defined tokens are split out (as Hugging Face does).
-    if (!parse_special && (special.attr & (kAttrControl | kAttrUnknown))) continue;
-    const std::string& needle = special.text;
+    if (!parse_special && (attr & (kAttrControl | kAttrUnknown))) continue;
+    const std::string_view needle = vocab_.text(id);
     next.clear();
     bool changed = false;
     for (const Fragment& fragment : fragments) {
@@ -150,14 +156,14 @@ std::vector<Tokenizer::Fragment> Tokenizer::SplitSpecialTokens(std::string_view 
         }
         changed = true;
         size_t left_length = match - base;
-        if (special.attr & kAttrLstrip) {
+        if (attr & kAttrLstrip) {
           while (left_length > 0 && IsAsciiSpace(text[base + left_length - 1])) --left_length;
         }
         if (left_length > 0) next.push_back({base, left_length, kNoToken});
         next.push_back({0, 0, id});
         size_t right = match + needle.size();
         size_t right_length = base + length - right;
-        if (special.attr & kAttrRstrip) {
+        if (attr & kAttrRstrip) {
           while (right_length > 0 && IsAsciiSpace(text[right])) ++right, --right_length;
         }
         base = right;
@@ -199,7 +205,7 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_special,
 std::string Tokenizer::TokenToPiece(int32_t id, bool special) const {
   if (id < 0 || id >= vocab_.n_tokens()) return {};
   if (!special && vocab_.HasAttr(id, kAttrUnknown | kAttrControl)) return {};
-  return pieces_[id];
+  return std::string(pieces_[static_cast<size_t>(id)]);
 }
 
 std::string Tokenizer::Decode(std::span<const int32_t> ids, bool special) const {
@@ -209,7 +215,7 @@ std::string Tokenizer::Decode(std::span<const int32_t> ids, bool special) const 
     std::string_view piece;
     if (id >= 0 && id < vocab_.n_tokens() &&
         (special || !vocab_.HasAttr(id, kAttrUnknown | kAttrControl))) {
-      piece = pieces_[id];
+      piece = pieces_[static_cast<size_t>(id)];
     }
     if (strip_space && !piece.empty() && piece.front() == ' ') piece.remove_prefix(1);
     strip_space = false;

@@ -16,6 +16,7 @@
 
 #include "base/status.h"
 #include "gguf/gguf_reader.h"
+#include "tokenizer/token_tables.h"
 #include "tokenizer/vocab.h"
 
 namespace corral::tokenizer {
@@ -53,7 +54,7 @@ class Tokenizer {
   virtual void EncodeText(std::string_view text, bool after_special,
                           std::vector<int32_t>* out) const = 0;
   // Text of a NORMAL token (SPM/WPM unescape "▁", BPE maps its byte alphabet back).
-  virtual std::string NormalPiece(const std::string& token_text) const = 0;
+  virtual std::string NormalPiece(std::string_view token_text) const = 0;
 
   void BuildPieceCache();  // call at the end of a subclass constructor
 
@@ -67,7 +68,8 @@ class Tokenizer {
   };
   std::vector<Fragment> SplitSpecialTokens(std::string_view text, bool parse_special) const;
 
-  std::vector<std::string> pieces_;  // per token, as printed with special = true
+  // Each token's piece as printed with special = true, by id (n_tokens() strings in one buffer).
+  StringArena pieces_;
 };
 
 // Turns a stream of token ids into text that never ends inside a UTF-8 sequence: bytes of an

@@ -81,7 +81,7 @@ void CompareWithLlamaCpp(const std::string& model, const std::string& label,
   std::vector<std::string> extra;
   for (int32_t id : tokenizer.vocab().special_tokens) {
     if (extra.size() >= 12) break;
-    extra.push_back(tokenizer.vocab().tokens[id].text);
+    extra.emplace_back(tokenizer.vocab().text(id));
   }
   const std::vector<std::string> strings = testing::GenerateStrings(n_strings, extra, 7);
 

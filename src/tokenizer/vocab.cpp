@@ -98,32 +98,48 @@ Status ReadTokens(const gguf::GgufFile& file, Vocab* vocab) {
                              " entries but " + Key("tokens") + " has " + std::to_string(n));
     }
   }
-  vocab->tokens.resize(n);
-  vocab->token_to_id.reserve(n);
+  // Sized exactly first (texts as stored, empty ones as their stand-in), so that the arena
+  // and the index are allocated once, without slack.
+  const auto stand_in = [](uint64_t i) { return "[EMPTY_" + std::to_string(i) + "]"; };
+  uint64_t total_bytes = 0;
   for (uint64_t i = 0; i < n; ++i) {
-    TokenData& token = vocab->tokens[i];
-    token.text = std::string(*texts.Element(i).AsString());
-    if (token.text.empty()) token.text = "[EMPTY_" + std::to_string(i) + "]";  // as llama.cpp
+    const size_t size = texts.Element(i).AsString()->size();
+    total_bytes += size != 0 ? size : stand_in(i).size();
+  }
+  if (total_bytes > UINT32_MAX) {
+    return CorruptionError(Key("tokens") + " holds " + std::to_string(total_bytes) +
+                           " bytes of text, more than 4 GiB");
+  }
+  vocab->texts.Reserve(n, total_bytes);
+  vocab->attrs.assign(n, kAttrNormal);
+  if (scores.array_size() != 0) vocab->scores.resize(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view text = *texts.Element(i).AsString();
+    std::string empty_text;
+    if (text.empty()) text = empty_text = stand_in(i);  // as llama.cpp
     if (scores.array_size() != 0) {
-      token.score = scores_are_int ? static_cast<float>(*scores.Element(i).AsInt())
-                                   : static_cast<float>(*scores.Element(i).AsFloat());
+      vocab->scores[i] = scores_are_int ? static_cast<float>(*scores.Element(i).AsInt())
+                                        : static_cast<float>(*scores.Element(i).AsFloat());
     }
     if (types.array_size() != 0) {
-      ASSIGN_OR_RETURN(token.attr, AttrFromTokenType(*types.Element(i).AsInt(), i));
+      ASSIGN_OR_RETURN(const uint32_t attr, AttrFromTokenType(*types.Element(i).AsInt(), i));
+      vocab->attrs[i] = static_cast<uint16_t>(attr);
     }
-    auto [it, inserted] = vocab->token_to_id.emplace(token.text, static_cast<int32_t>(i));
+    auto [id, inserted] = vocab->texts.Insert(text);
     if (!inserted) {
-      return CorruptionError("duplicate token '" + token.text + "' in " + Key("tokens") +
-                             " at ids " + std::to_string(it->second) + " and " + std::to_string(i));
+      return CorruptionError("duplicate token '" + std::string(text) + "' in " + Key("tokens") +
+                             " at ids " + std::to_string(id) + " and " + std::to_string(i));
     }
-    vocab->max_token_bytes = std::max(vocab->max_token_bytes, token.text.size());
+    vocab->max_token_bytes = std::max(vocab->max_token_bytes, text.size());
   }
   return Status::Ok();
 }
 
 Status ReadMerges(const gguf::GgufFile& file, Vocab* vocab) {
   ASSIGN_OR_RETURN(gguf::Value merges, file.GetArray(Key("merges"), gguf::ValueType::kString));
-  vocab->merge_ranks.reserve(merges.array_size());
+  // (left, right, rank) triples, turned into the compact table once all are known.
+  std::vector<MergeTable::Merge> triples;
+  triples.reserve(merges.array_size());
   std::string merged;
   for (uint64_t i = 0; i < merges.array_size(); ++i) {
     std::string_view merge = *merges.Element(i).AsString();
@@ -144,16 +160,16 @@ Status ReadMerges(const gguf::GgufFile& file, Vocab* vocab) {
                                "', which is not a token");
       }
     }
-    const uint64_t key = (static_cast<uint64_t>(left_id) << 32) | static_cast<uint32_t>(right_id);
-    vocab->merge_ranks.emplace(key, static_cast<int32_t>(i));  // the first rank wins
+    triples.push_back({left_id, right_id, static_cast<int32_t>(i)});  // Build keeps the first
   }
+  vocab->merges.Build(vocab->n_tokens(), std::move(triples));
   return Status::Ok();
 }
 
 // llama.cpp recognizes end-of-turn, FIM and end-of-generation tokens by their text and forces
 // them to CONTROL; that changes how they are parsed and printed, so we do the same.
 void ApplyTextRules(Vocab* v) {
-  const auto force_control = [&](int32_t id) { v->tokens[id].attr |= kAttrControl; };
+  const auto force_control = [&](int32_t id) { v->SetAttr(id, v->attr(id) | kAttrControl); };
   const auto detect = [&](int32_t* slot, std::initializer_list<std::string_view> texts) {
     if (*slot != kNoToken) return;
     for (std::string_view text : texts) {
@@ -178,9 +194,9 @@ void ApplyTextRules(Vocab* v) {
   detect(&v->fim_rep, {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"});
   detect(&v->fim_sep, {"<|file_sep|>"});
 
-  for (TokenData& token : v->tokens) {
-    if ((token.attr & kAttrControl) && token.text.find("unused") != std::string::npos) {
-      token.attr |= kAttrUnused;
+  for (int32_t id = 0; id < v->n_tokens(); ++id) {
+    if (v->HasAttr(id, kAttrControl) && v->text(id).find("unused") != std::string_view::npos) {
+      v->SetAttr(id, v->attr(id) | kAttrUnused);
     }
   }
 
@@ -189,33 +205,33 @@ void ApplyTextRules(Vocab* v) {
     if (id != kNoToken) eog.push_back(id);
   }
   for (int32_t id = 0; id < v->n_tokens(); ++id) {
-    if (OneOf(v->tokens[id].text, {"<|eot_id|>",
-                                   "<|im_end|>",
-                                   "<|end|>",
-                                   "<|return|>",
-                                   "<|call|>",
-                                   "<|flush|>",
-                                   "<|calls|>",
-                                   "<end_of_turn>",
-                                   "<|endoftext|>",
-                                   "</s>",
-                                   "<|eom_id|>",
-                                   "<EOT>",
-                                   "_<EOT>",
-                                   "[EOT]",
-                                   "[EOS]",
-                                   "<|end_of_text|>",
-                                   "<end_of_utterance>",
-                                   "<eos>",
-                                   "<turn|>",
-                                   "<|tool_response>",
-                                   "<｜end▁of▁sentence｜>",
-                                   "[e~["})) {
+    if (OneOf(v->text(id), {"<|eot_id|>",
+                            "<|im_end|>",
+                            "<|end|>",
+                            "<|return|>",
+                            "<|call|>",
+                            "<|flush|>",
+                            "<|calls|>",
+                            "<end_of_turn>",
+                            "<|endoftext|>",
+                            "</s>",
+                            "<|eom_id|>",
+                            "<EOT>",
+                            "_<EOT>",
+                            "[EOT]",
+                            "[EOS]",
+                            "<|end_of_text|>",
+                            "<end_of_utterance>",
+                            "<eos>",
+                            "<turn|>",
+                            "<|tool_response>",
+                            "<｜end▁of▁sentence｜>",
+                            "[e~["})) {
       eog.push_back(id);
       force_control(id);
     }
-    if (OneOf(v->tokens[id].text, {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"})) {
-      v->tokens[id].attr = kAttrUserDefined;  // gpt-oss: always rendered
+    if (OneOf(v->text(id), {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"})) {
+      v->SetAttr(id, kAttrUserDefined);  // gpt-oss: always rendered
     }
   }
   for (int32_t id : {v->eos, v->eot, v->eom}) {
@@ -224,13 +240,12 @@ void ApplyTextRules(Vocab* v) {
   std::sort(eog.begin(), eog.end());
   eog.erase(std::unique(eog.begin(), eog.end()), eog.end());
   const auto has_text = [&](std::string_view text) {
-    return std::any_of(eog.begin(), eog.end(),
-                       [&](int32_t id) { return v->tokens[id].text == text; });
+    return std::any_of(eog.begin(), eog.end(), [&](int32_t id) { return v->text(id) == text; });
   };
   const auto drop = [&](std::string_view text, uint32_t new_attr) {
     for (auto it = eog.begin(); it != eog.end(); ++it) {
-      if (v->tokens[*it].text == text) {
-        v->tokens[*it].attr = new_attr;
+      if (v->text(*it) == text) {
+        v->SetAttr(*it, new_attr);
         eog.erase(it);
         return;
       }
@@ -252,9 +267,8 @@ void BuildSpecialTokens(Vocab* v) {
       v->special_tokens.push_back(id);
     }
   }
-  std::stable_sort(v->special_tokens.begin(), v->special_tokens.end(), [&](int32_t a, int32_t b) {
-    return v->tokens[a].text.size() > v->tokens[b].text.size();
-  });
+  std::stable_sort(v->special_tokens.begin(), v->special_tokens.end(),
+                   [&](int32_t a, int32_t b) { return v->text(a).size() > v->text(b).size(); });
 
   // Per-model strip attributes llama.cpp sets by name (they are not stored in GGUF).
   std::string name = v->name;
@@ -262,13 +276,13 @@ void BuildSpecialTokens(Vocab* v) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   const auto set_attr = [&](std::string_view text, uint32_t attr, bool on) {
     if (int32_t id = v->Find(text); id != kNoToken) {
-      v->tokens[id].attr = on ? (v->tokens[id].attr | attr) : (v->tokens[id].attr & ~attr);
+      v->SetAttr(id, on ? (v->attr(id) | attr) : (v->attr(id) & ~attr));
     }
   };
   if (OneOf(v->pre, {"jina-v2-de", "jina-v2-es", "jina-v2-code"})) {
     set_attr("<mask>", kAttrLstrip, true);
   } else if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos) {
-    for (int32_t id : v->special_tokens) v->tokens[id].attr |= kAttrRstrip;
+    for (int32_t id : v->special_tokens) v->SetAttr(id, v->attr(id) | kAttrRstrip);
     set_attr("</s>", kAttrRstrip, true);
     for (std::string_view text : {"<unk>", "<s>", "<|endoftext|>"}) {
       set_attr(text, kAttrRstrip, false);

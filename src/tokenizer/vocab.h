@@ -4,14 +4,13 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
 #include "gguf/gguf_reader.h"
+#include "tokenizer/token_tables.h"
 
 namespace corral::tokenizer {
 
@@ -35,18 +34,7 @@ enum TokenAttr : uint32_t {
   kAttrSingleWord = 1u << 9,
 };
 
-struct TokenData {
-  std::string text;
-  float score = 0.0f;
-  uint32_t attr = kAttrNormal;
-};
-
-// Transparent hashing so lookups by string_view allocate nothing.
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-using TokenIndex = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
+static_assert(kAttrSingleWord < (1u << 16), "Vocab::attrs holds attributes in 16 bits");
 
 struct Vocab {
   TokenizerKind kind = TokenizerKind::kSpm;
@@ -54,10 +42,11 @@ struct Vocab {
   std::string pre;    // tokenizer.ggml.pre ("" when absent)
   std::string name;   // general.name
 
-  std::vector<TokenData> tokens;
-  TokenIndex token_to_id;
-  // BPE merge ranks keyed by (left id << 32 | right id); the merged text is a token too.
-  std::unordered_map<uint64_t, int32_t> merge_ranks;
+  TokenTextTable texts;         // text of each id, and id of each text
+  std::vector<uint16_t> attrs;  // TokenAttr bits of each id (same size as texts)
+  std::vector<float> scores;    // score of each id; empty when the file has none (all 0)
+  // BPE merge ranks of (left id, right id) pairs; the merged text is a token too.
+  MergeTable merges;
   size_t max_token_bytes = 0;
 
   // BPE pre-tokenizer: regexes applied one after another, and llama.cpp's flags for the pre type.
@@ -82,17 +71,14 @@ struct Vocab {
 
   static Result<Vocab> FromGguf(const gguf::GgufFile& file);
 
-  int32_t n_tokens() const { return static_cast<int32_t>(tokens.size()); }
-  int32_t Find(std::string_view text) const {
-    auto it = token_to_id.find(text);
-    return it == token_to_id.end() ? kNoToken : it->second;
-  }
-  bool HasAttr(int32_t id, uint32_t attr) const { return (tokens[id].attr & attr) != 0; }
-  int32_t MergeRank(int32_t left, int32_t right) const {
-    auto it = merge_ranks.find((static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) |
-                               static_cast<uint32_t>(right));
-    return it == merge_ranks.end() ? -1 : it->second;
-  }
+  int32_t n_tokens() const { return texts.size(); }
+  std::string_view text(int32_t id) const { return texts[id]; }
+  int32_t Find(std::string_view s) const { return texts.Find(s); }
+  float score(int32_t id) const { return scores.empty() ? 0.0f : scores[id]; }
+  uint32_t attr(int32_t id) const { return attrs[id]; }
+  void SetAttr(int32_t id, uint32_t attr) { attrs[id] = static_cast<uint16_t>(attr); }
+  bool HasAttr(int32_t id, uint32_t attr) const { return (attrs[id] & attr) != 0; }
+  int32_t MergeRank(int32_t left, int32_t right) const { return merges.Rank(left, right); }
 };
 
 // llama.cpp's flags and regexes for a `tokenizer.ggml.pre` value ("" = missing = "default").

@@ -51,7 +51,7 @@ class WpmTokenizer final : public Tokenizer {
     flush();
   }
 
-  std::string NormalPiece(const std::string& token_text) const override {
+  std::string NormalPiece(std::string_view token_text) const override {
     return ReplaceAll(token_text, kSpaceMarker, " ");
   }
 
