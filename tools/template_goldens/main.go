@@ -512,7 +512,7 @@ var entries = []entry{
 	{"openchat", "openchat", false, false},
 	{"phi-3", "phi-3", false, false},
 	{"qwen2.5", "qwen3", true, false},
-	{"qwen3", "", true, true},
+	{"qwen3", "qwen3-library", true, true},
 	{"solar-instruct", "solar-instruct", false, false},
 	{"starcoder2-instruct", "starcoder2-instruct", false, false},
 	{"vicuna", "vicuna", false, false},
