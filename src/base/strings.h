@@ -17,6 +17,10 @@ std::string ToLower(std::string_view s);
 // Appends the UTF-8 encoding of a code point; values above U+10FFFF become U+FFFD.
 void AppendUtf8(uint32_t code_point, std::string* out);
 
+// Escapes & < > " ' as &amp; &lt; &gt; &#34; &#39; (Go's html function and Jinja's escape
+// filter agree on these five).
+std::string HtmlEscape(std::string_view s);
+
 // Levenshtein distance, for "did you mean" suggestions.
 size_t EditDistance(std::string_view a, std::string_view b);
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "base/strings.h"
 #include "jinja/builtins.h"
 
 namespace corral::jinja {
@@ -154,32 +155,6 @@ Result<Value> MinMax(const Value& subject, const CallArgs& args, bool max,
     }
   }
   return items[best];
-}
-
-std::string Escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&#34;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 Status FormatTypeError(char conversion, const Value& v) {
@@ -410,7 +385,7 @@ std::optional<Result<Value>> ApplyMoreFilter(std::string_view name, const Value&
   if (name == "dictsort") return DictSort(subject, args);
   if (name == "sum") return Sum(subject, args, limits);
   if (name == "min" || name == "max") return MinMax(subject, args, name == "max", limits);
-  if (name == "escape" || name == "e") return Value::String(Escape(ToPythonString(subject)));
+  if (name == "escape" || name == "e") return Value::String(HtmlEscape(ToPythonString(subject)));
   if (name == "format") {
     if (!subject.is_string()) return InvalidArgumentError("format expects a string");
     if (!args.keyword.empty() && !args.positional.empty()) {

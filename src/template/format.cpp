@@ -539,31 +539,7 @@ std::string GoJsonMarshal(const nlohmann::json& value) {
   return out;
 }
 
-std::string GoHtmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "&#34;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string GoHtmlEscape(std::string_view s) { return HtmlEscape(s); }
 
 std::string GoJsEscape(std::string_view s) {
   std::string out;
