@@ -64,23 +64,34 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOp
 
 void Model::PackWeights(int n_threads) {
   ThreadPool pool(n_threads > 0 ? n_threads : ThreadPool::DefaultThreadCount());
+  // Source ranges already packed, in file order of packing. Faulting in the first pages of a
+  // matrix maps the whole page-cache folio around them (up to 2 MiB on recent kernels), which
+  // brings back the tail of the matrices packed just before it; those are dropped again.
+  std::vector<std::pair<const uint8_t*, size_t>> released;
+  constexpr size_t kRereleaseCount = 8;
   auto pack = [&](Weight* w) {
     if (!w->present() || !kernels::PackingPays(w->type)) return;
     // The forward pass reads only the packed copy from now on; the file's pages are let go
     // chunk by chunk as they are packed, so the model never sits in memory twice. A tied output
-    // matrix is also token_embd: its rows are then read back from the file for the tokens
-    // actually embedded (a page each), which costs far less than a second copy.
+    // matrix is also token_embd, whose rows are then read from the file (Context::EmbedTokens).
     auto packed = std::make_unique<kernels::PackedWeights>(kernels::Pack(
         w->type, w->data, w->row_bytes, w->n_rows, w->n_cols, &pool,
         [&](const uint8_t* rows, size_t n_bytes) { file_->ReleasePages(rows, n_bytes); }));
     packed_bytes_ += packed->bytes();
     w->packed = packed.get();
     packed_.push_back(std::move(packed));
+    const size_t first = released.size() > kRereleaseCount ? released.size() - kRereleaseCount : 0;
+    for (size_t i = first; i < released.size(); ++i) {
+      file_->ReleasePages(released[i].first, released[i].second);
+    }
+    released.emplace_back(w->data, static_cast<size_t>(w->n_rows) * w->row_bytes);
   };
   for (LayerWeights& l : weights_.layers) {
     for (Weight* w : {&l.wq, &l.wk, &l.wv, &l.wqkv, &l.wo, &l.gate, &l.up, &l.down}) pack(w);
   }
   pack(&weights_.output);
+  // Nothing reads the packed matrices' file pages any more: drop whatever came back.
+  for (const auto& [data, n_bytes] : released) file_->ReleasePages(data, n_bytes);
   if (packed_bytes_ > 0) {
     LOG(kDebug) << "repacked " << packed_.size() << " matrices (" << (packed_bytes_ >> 20)
                 << " MiB)";

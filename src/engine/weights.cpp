@@ -56,11 +56,7 @@ Result<Vector> WeightBinder::Vec(const std::string& name, int64_t n) const {
   }
   Vector v;
   v.n = n;
-  if (info->type == gguf::GgmlType::kF32) {
-    v.data = reinterpret_cast<const float*>(info->data);  // 4-byte aligned: the reader checks
-    return v;
-  }
-  if (!tensor::Traits(info->type).can_dequantize) {
+  if (info->type != gguf::GgmlType::kF32 && !tensor::Traits(info->type).can_dequantize) {
     return UnsupportedError("tensor '" + name + "' has unsupported type " +
                             std::string(gguf::TypeInfo(info->type).name));
   }

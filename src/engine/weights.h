@@ -29,8 +29,10 @@ struct Weight {
   const uint8_t* Row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes; }
 };
 
-// A 1-D float tensor (norm weights, biases), always F32 in memory: an F16/BF16 one from the file
-// is converted once at load (these are tiny).
+// A 1-D float tensor (norm weights, biases), always F32 in memory and always a copy (these are
+// tiny): an F16/BF16 one is converted once at load, and even an F32 one is not read from the
+// mapping, where touching it would map the whole page-cache folio around it (up to 2 MiB) and
+// bring back pages of the released matrices beside it.
 struct Vector {
   const float* data = nullptr;  // [n]
   int64_t n = 0;
