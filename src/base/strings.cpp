@@ -103,4 +103,24 @@ std::string HtmlEscape(std::string_view s) {
   return out;
 }
 
+std::string QuoteForMessage(std::string_view s, size_t max_shown, bool ascii_only) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (unsigned char c : s.substr(0, max_shown)) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f || (ascii_only && c > 0x7f)) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (s.size() > max_shown) out += "...";
+  out += '"';
+  return out;
+}
+
 }  // namespace corral

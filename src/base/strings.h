@@ -21,6 +21,11 @@ void AppendUtf8(uint32_t code_point, std::string* out);
 // filter agree on these five).
 std::string HtmlEscape(std::string_view s);
 
+// `s` in double quotes for an error message: at most `max_shown` bytes (then "..."), quotes and
+// backslashes escaped, control bytes (and with ascii_only every byte >= 0x7f) as \xNN, so user
+// input can neither forge a message nor flood a log.
+std::string QuoteForMessage(std::string_view s, size_t max_shown, bool ascii_only);
+
 // Levenshtein distance, for "did you mean" suggestions.
 size_t EditDistance(std::string_view a, std::string_view b);
 

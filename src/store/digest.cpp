@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/check.h"
+#include "base/strings.h"
 
 namespace corral::store {
 namespace {
@@ -17,24 +18,7 @@ constexpr size_t kHexLength = 64;
 
 // Shown in errors: the input, cut short and with control bytes escaped, so a hostile digest
 // cannot flood or forge a log line.
-std::string Printable(std::string_view s) {
-  std::string out = "\"";
-  size_t limit = s.size() > 80 ? 80 : s.size();
-  for (size_t i = 0; i < limit; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-      static const char* kHex = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > limit) out += "...";
-  out += '"';
-  return out;
-}
+std::string Printable(std::string_view s) { return QuoteForMessage(s, 80, /*ascii_only=*/true); }
 
 // Builds a Digest from hex that was validated already (FromBytes is the only way in).
 Digest MakeFromHex(std::string_view hex) {

@@ -41,26 +41,7 @@ bool EqualFoldAscii(std::string_view a, std::string_view b) {
 
 // For error messages: escaped and cut at 100 bytes, so a hostile name can neither forge a log
 // line nor blow up a response.
-std::string Quote(std::string_view s) {
-  constexpr size_t kMaxShown = 100;
-  std::string out = "\"";
-  for (unsigned char c : s.substr(0, kMaxShown)) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      static const char* kHex = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > kMaxShown) out += "...";
-  out += '"';
-  return out;
-}
+std::string Quote(std::string_view s) { return QuoteForMessage(s, 100, /*ascii_only=*/false); }
 
 }  // namespace
 
