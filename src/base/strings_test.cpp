@@ -39,5 +39,18 @@ TEST(StringsTest, EditDistance) {
   EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
 }
 
+TEST(StringsTest, HtmlEscapeTheFiveCharacters) {
+  EXPECT_EQ(HtmlEscape("a<b>&\"c'd"), "a&lt;b&gt;&amp;&#34;c&#39;d");
+  EXPECT_EQ(HtmlEscape("plain é"), "plain é");
+}
+
+TEST(StringsTest, QuoteForMessageEscapesAndCuts) {
+  EXPECT_EQ(QuoteForMessage("a\"b\\c", 100, false), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(QuoteForMessage(std::string("x\n\x7f", 3), 100, false), "\"x\\x0a\\x7f\"");
+  EXPECT_EQ(QuoteForMessage("é", 100, false), "\"é\"");
+  EXPECT_EQ(QuoteForMessage("é", 100, true), "\"\\xc3\\xa9\"");
+  EXPECT_EQ(QuoteForMessage("abcdef", 3, false), "\"abc...\"");
+}
+
 }  // namespace
 }  // namespace corral
