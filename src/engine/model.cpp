@@ -64,11 +64,10 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOp
 
 void Model::PackWeights(int n_threads) {
   ThreadPool pool(n_threads > 0 ? n_threads : ThreadPool::DefaultThreadCount());
-  // Source ranges already packed, in file order of packing. Faulting in the first pages of a
-  // matrix maps the whole page-cache folio around them (up to 2 MiB on recent kernels), which
-  // brings back the tail of the matrices packed just before it; those are dropped again.
+  // Source ranges already packed. Faulting in the first pages of a matrix maps the whole
+  // page-cache folio around them (up to 2 MiB on recent kernels), which can bring back the tail
+  // of the matrix packed before it; all are dropped once more at the end.
   std::vector<std::pair<const uint8_t*, size_t>> released;
-  constexpr size_t kRereleaseCount = 8;
   auto pack = [&](Weight* w) {
     if (!w->present() || !kernels::PackingPays(w->type)) return;
     // The forward pass reads only the packed copy from now on; the file's pages are let go
@@ -80,10 +79,6 @@ void Model::PackWeights(int n_threads) {
     packed_bytes_ += packed->bytes();
     w->packed = packed.get();
     packed_.push_back(std::move(packed));
-    const size_t first = released.size() > kRereleaseCount ? released.size() - kRereleaseCount : 0;
-    for (size_t i = first; i < released.size(); ++i) {
-      file_->ReleasePages(released[i].first, released[i].second);
-    }
     released.emplace_back(w->data, static_cast<size_t>(w->n_rows) * w->row_bytes);
   };
   for (LayerWeights& l : weights_.layers) {
