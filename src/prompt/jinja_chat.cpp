@@ -19,16 +19,14 @@ Result<std::string> RenderJinjaChat(std::string_view chat_template, const ChatRe
     message.images = static_cast<int>(m.images.size());
     for (const ToolCall& call : m.tool_calls) {
       message.tool_calls.push_back(
-          {.id = call.id,
-           .name = call.name,
-           .arguments = nlohmann::ordered_json::parse(call.arguments.dump())});
+          {.id = call.id, .name = call.name, .arguments = nlohmann::ordered_json(call.arguments)});
     }
     message.tool_name = m.tool_name;
     message.tool_call_id = m.tool_call_id;
     chat.messages.push_back(std::move(message));
   }
   if (request.tools.is_array() && !request.tools.empty()) {
-    chat.tools = nlohmann::ordered_json::parse(request.tools.dump());
+    chat.tools = nlohmann::ordered_json(request.tools);
   }
   chat.bos_token = bos_token;
   chat.eos_token = eos_token;
