@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstdlib>
 
 #include "base/strings.h"
@@ -141,5 +143,117 @@ LogLevel ParseDebugLevel(std::string_view raw) {
 LogLevel DebugLevel() { return ParseDebugLevel(Var("OLLAMA_DEBUG")); }
 
 std::string KvCacheType() { return Var("OLLAMA_KV_CACHE_TYPE"); }
+
+std::string Origins() { return Var("OLLAMA_ORIGINS"); }
+
+}  // namespace corral::config
+
+namespace corral::config {
+
+std::optional<int64_t> ParseGoDuration(std::string_view s) {
+  bool negative = false;
+  if (!s.empty() && (s.front() == '-' || s.front() == '+')) {
+    negative = s.front() == '-';
+    s.remove_prefix(1);
+  }
+  if (s == "0") return 0;
+  if (s.empty()) return std::nullopt;
+  // Go accumulates in uint64 nanoseconds; a long double keeps the fractional parts exact
+  // enough for every value that fits.
+  long double total = 0;
+  while (!s.empty()) {
+    size_t i = 0;
+    long double value = 0;
+    bool digits = false;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      value = value * 10 + (s[i] - '0');
+      ++i;
+      digits = true;
+    }
+    if (i < s.size() && s[i] == '.') {
+      ++i;
+      long double scale = 0.1L;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+        value += (s[i] - '0') * scale;
+        scale /= 10;
+        ++i;
+        digits = true;
+      }
+    }
+    if (!digits) return std::nullopt;
+    size_t unit_end = i;
+    while (unit_end < s.size() && !(s[unit_end] >= '0' && s[unit_end] <= '9') &&
+           s[unit_end] != '.') {
+      ++unit_end;
+    }
+    std::string_view unit = s.substr(i, unit_end - i);
+    long double ns;
+    if (unit == "ns") {
+      ns = 1;
+    } else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") {
+      ns = 1e3L;
+    } else if (unit == "ms") {
+      ns = 1e6L;
+    } else if (unit == "s") {
+      ns = 1e9L;
+    } else if (unit == "m") {
+      ns = 60e9L;
+    } else if (unit == "h") {
+      ns = 3600e9L;
+    } else {
+      return std::nullopt;  // missing or unknown unit
+    }
+    total += value * ns;
+    if (total > 9223372036854775807.0L) return std::nullopt;
+    s.remove_prefix(unit_end);
+  }
+  const int64_t n = static_cast<int64_t>(total);
+  return negative ? -n : n;
+}
+
+namespace {
+
+constexpr int64_t kDefaultKeepAliveNanos = 5LL * 60 * 1000000000;
+
+// Ollama's envconfig.Uint: an unsigned integer, else the default (warned).
+int64_t UintVar(std::string_view name, int64_t fallback) {
+  std::string value = Var(name);
+  if (value.empty()) return fallback;
+  int64_t parsed = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+  if (ec != std::errc() || end != value.data() + value.size() || parsed < 0) {
+    LOG(kWarn) << "invalid environment variable, using default " << name << "=" << value
+               << " default=" << fallback;
+    return fallback;
+  }
+  return parsed;
+}
+
+}  // namespace
+
+int64_t KeepAliveNanos() {
+  std::string value = Var("OLLAMA_KEEP_ALIVE");
+  if (value.empty()) return kDefaultKeepAliveNanos;
+  std::optional<int64_t> ns = ParseGoDuration(value);
+  if (!ns) {
+    int64_t seconds = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (ec != std::errc() || end != value.data() + value.size()) {
+      LOG(kWarn) << "invalid OLLAMA_KEEP_ALIVE, using 5m: " << value;
+      return kDefaultKeepAliveNanos;
+    }
+    if (seconds < 0) return INT64_MAX;
+    if (seconds > INT64_MAX / 1000000000) return INT64_MAX;
+    return seconds * 1000000000;
+  }
+  return *ns < 0 ? INT64_MAX : *ns;
+}
+
+int NumParallel() {
+  return static_cast<int>(std::max<int64_t>(1, UintVar("OLLAMA_NUM_PARALLEL", 1)));
+}
+int MaxLoadedModels() { return static_cast<int>(UintVar("OLLAMA_MAX_LOADED_MODELS", 0)); }
+int MaxQueue() { return static_cast<int>(UintVar("OLLAMA_MAX_QUEUE", 512)); }
+int64_t ContextLength() { return UintVar("OLLAMA_CONTEXT_LENGTH", 0); }
 
 }  // namespace corral::config

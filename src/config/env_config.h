@@ -3,6 +3,8 @@
 // Go's strconv.ParseBool and any other non-empty value counts as true.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -44,5 +46,30 @@ LogLevel DebugLevel();
 // OLLAMA_KV_CACHE_TYPE as given ("f16", "q8_0", ...; "" when unset). The engine validates it
 // (engine::KvCacheTypeFromName): config sits below the engine and does not know the types.
 std::string KvCacheType();
+
+// OLLAMA_ORIGINS as given: extra CORS origins, comma-separated, '*' wildcards ("" when unset).
+// The server splits it and adds Ollama's built-in origins (server/middleware.h).
+std::string Origins();
+
+}  // namespace corral::config
+
+namespace corral::config {
+
+// Go's time.ParseDuration: "300ms", "-1.5h", "1h30m", "0"; units ns us µs ms s m h. Nullopt
+// for anything else, including a bare non-zero number ("3600": Go's "missing unit"). Values
+// past int64 nanoseconds are nullopt too.
+std::optional<int64_t> ParseGoDuration(std::string_view text);
+
+// OLLAMA_KEEP_ALIVE in nanoseconds: a Go duration, or an integer of seconds; negative means
+// forever (returned as INT64_MAX); unset or invalid: 5 minutes.
+int64_t KeepAliveNanos();
+
+// OLLAMA_NUM_PARALLEL (default 1), OLLAMA_MAX_LOADED_MODELS (default 0: automatic),
+// OLLAMA_MAX_QUEUE (default 512), OLLAMA_CONTEXT_LENGTH (default 0: automatic). Invalid or
+// negative values fall back to the default with a warning, as Ollama's envconfig.Uint does.
+int NumParallel();
+int MaxLoadedModels();
+int MaxQueue();
+int64_t ContextLength();
 
 }  // namespace corral::config

@@ -83,4 +83,48 @@ TEST(EnvTest, DebugLevel) {
 }
 
 }  // namespace
+TEST(GoDurationTest, ParsesGoSyntaxAndRefusesBareNumbers) {
+  EXPECT_EQ(ParseGoDuration("0"), 0);
+  EXPECT_EQ(ParseGoDuration("5m"), 300'000'000'000LL);
+  EXPECT_EQ(ParseGoDuration("1h30m"), 5400'000'000'000LL);
+  EXPECT_EQ(ParseGoDuration("300ms"), 300'000'000LL);
+  EXPECT_EQ(ParseGoDuration("1.5s"), 1'500'000'000LL);
+  EXPECT_EQ(ParseGoDuration("-1m"), -60'000'000'000LL);
+  EXPECT_EQ(ParseGoDuration("2us"), 2000);
+  EXPECT_EQ(ParseGoDuration("2\xC2\xB5s"), 2000);
+  EXPECT_EQ(ParseGoDuration("3600"), std::nullopt) << "missing unit";
+  EXPECT_EQ(ParseGoDuration("-1"), std::nullopt);
+  EXPECT_EQ(ParseGoDuration(""), std::nullopt);
+  EXPECT_EQ(ParseGoDuration("5d"), std::nullopt);
+  EXPECT_EQ(ParseGoDuration("m"), std::nullopt);
+  EXPECT_EQ(ParseGoDuration("99999999999h"), std::nullopt) << "past int64 nanoseconds";
+}
+
+TEST(EnvTest, KeepAliveAndSchedulerLimits) {
+  unsetenv("OLLAMA_KEEP_ALIVE");
+  EXPECT_EQ(KeepAliveNanos(), 300'000'000'000LL);
+  setenv("OLLAMA_KEEP_ALIVE", "10m", 1);
+  EXPECT_EQ(KeepAliveNanos(), 600'000'000'000LL);
+  setenv("OLLAMA_KEEP_ALIVE", "3600", 1);  // integer seconds are accepted here
+  EXPECT_EQ(KeepAliveNanos(), 3600'000'000'000LL);
+  setenv("OLLAMA_KEEP_ALIVE", "-1", 1);
+  EXPECT_EQ(KeepAliveNanos(), INT64_MAX);
+  setenv("OLLAMA_KEEP_ALIVE", "soon", 1);
+  EXPECT_EQ(KeepAliveNanos(), 300'000'000'000LL);
+  unsetenv("OLLAMA_KEEP_ALIVE");
+
+  unsetenv("OLLAMA_NUM_PARALLEL");
+  EXPECT_EQ(NumParallel(), 1);
+  setenv("OLLAMA_NUM_PARALLEL", "4", 1);
+  EXPECT_EQ(NumParallel(), 4);
+  setenv("OLLAMA_NUM_PARALLEL", "-2", 1);
+  EXPECT_EQ(NumParallel(), 1);
+  unsetenv("OLLAMA_NUM_PARALLEL");
+  setenv("OLLAMA_MAX_QUEUE", "8", 1);
+  EXPECT_EQ(MaxQueue(), 8);
+  setenv("OLLAMA_MAX_QUEUE", "x", 1);
+  EXPECT_EQ(MaxQueue(), 512);
+  unsetenv("OLLAMA_MAX_QUEUE");
+}
+
 }  // namespace corral::config
