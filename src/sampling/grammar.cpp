@@ -644,9 +644,15 @@ bool GrammarMatcher::PartialCanMatch(const State& state) const {
   uint32_t lo = std::max(p.value << shift, MinCodePoint(p.length));
   uint32_t hi = std::min((p.value << shift) | ((1u << shift) - 1), 0x10FFFFu);
   if (lo > hi) return false;
+  // Surrogates never complete (StepByte refuses them), so a prefix whose only completions are
+  // surrogates (ED A0..BF) is a dead end even where the character class covers them.
+  const uint32_t below_lo = lo, below_hi = std::min(hi, 0xD7FFu);
+  const uint32_t above_lo = std::max(lo, 0xE000u), above_hi = hi;
   for (size_t k = 0; k < state.stacks.size(); ++k) {
     std::span<const uint32_t> s = state.stacks.stack(k);
-    if (!s.empty() && MatchRange(el_, s.back(), lo, hi)) return true;
+    if (s.empty()) continue;
+    if (below_lo <= below_hi && MatchRange(el_, s.back(), below_lo, below_hi)) return true;
+    if (above_lo <= above_hi && MatchRange(el_, s.back(), above_lo, above_hi)) return true;
   }
   return false;
 }

@@ -273,6 +273,10 @@ TEST(GrammarMatchTest, Utf8CodePoints) {
   EXPECT_TRUE(Matches(any, "x\xC3\xA9"));
   EXPECT_FALSE(IsPrefix(any, "\xC0\x80"));      // overlong
   EXPECT_FALSE(IsPrefix(any, "\xED\xA0\x80"));  // surrogate
+  // ED A0 can only become a surrogate: refused at its second byte, never a dead end later.
+  EXPECT_TRUE(IsPrefix(any, "\xED"));
+  EXPECT_TRUE(IsPrefix(any, "\xED\x9F"));
+  EXPECT_FALSE(IsPrefix(any, "\xED\xA0"));
   EXPECT_FALSE(IsPrefix(any, "\xFF"));
 }
 
