@@ -10,6 +10,9 @@
 #include "cli/commands.h"
 #include "config/env_config.h"
 #include "server/http_server.h"
+#include "server/middleware.h"
+#include "server/server_state.h"
+#include "store/store.h"
 
 namespace corral::cli {
 namespace {
@@ -17,16 +20,41 @@ namespace {
 constexpr const char kEnvironmentHelp[] = R"(Environment Variables:
       OLLAMA_DEBUG               Show additional debug information (e.g. OLLAMA_DEBUG=1)
       OLLAMA_HOST                IP Address for the corral server (default 127.0.0.1:11434)
+      OLLAMA_MODELS              The path to the models directory
+      OLLAMA_NOPRUNE             Do not prune model blobs on startup
+      OLLAMA_ORIGINS             A comma separated list of allowed origins
 )";
+
+// Ollama's start-up pass over the store (blob renames, pruning of unreferenced blobs and stale
+// temp files). A failure is logged, not fatal: the server still serves what is there.
+void Housekeeping(store::Store& store) {
+  store::HousekeepingOptions options;
+  options.no_prune = store::Store::NoPruneFromEnv();
+  Result<store::HousekeepingReport> report = store.Housekeeping(options);
+  if (!report.ok()) {
+    LOG(kWarn) << "model store housekeeping failed: " << report.status().message();
+    return;
+  }
+  if (report->renamed > 0) LOG(kInfo) << "renamed " << report->renamed << " blob files";
+  if (report->prune_skipped) {
+    LOG(kInfo) << "skipped pruning blobs: " << report->prune_skip_reason;
+  } else {
+    LOG(kInfo) << "total unused blobs removed: " << report->blobs_removed
+               << ", stale files removed: " << report->other_files_removed;
+  }
+}
 
 int Serve(CommandIo& io) {
   SetLogLevel(config::DebugLevel());
   config::HostAddress address = config::Host();
-  server::Server server(server::ServerOptions{address.host, address.port});
+  server::ServerState state(store::Store::FromEnv());
+  state.cors_origins = server::ParseOrigins(config::Origins());
+  server::Server server(server::ServerOptions{address.host, address.port}, state);
   if (Status s = server.Bind(); !s.ok()) {
     io.err << "Error: " << s.message() << "\n";
     return kExitFailure;
   }
+  Housekeeping(state.store);
 
   // SIGINT/SIGTERM are blocked in every thread and taken by one waiting thread, which asks the
   // server to stop; Serve() then returns and the process exits 0.

@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "base/version.h"
+#include "server/middleware.h"
 #include "server/routes.h"
 
 namespace corral::server {
@@ -33,10 +34,16 @@ std::string FormatDuration(std::chrono::nanoseconds d) {
 }  // namespace
 
 struct Server::Impl {
+  explicit Impl(MiddlewareConfig m) : middleware(std::move(m)) {}
   httplib::Server http;
+  MiddlewareConfig middleware;
 };
 
-Server::Server(ServerOptions options) : options_(std::move(options)), impl_(new Impl) {
+Server::Server(ServerOptions options, ServerState& state)
+    : options_(std::move(options)),
+      state_(state),
+      impl_(new Impl(
+          MiddlewareConfig{CorsPolicy(state.cors_origins), IsLoopbackAddress(options_.host)})) {
   httplib::Server& http = impl_->http;
   // httplib's default also sets SO_REUSEPORT, which would let a second `corral serve` share the
   // port silently; like Go's listener we set SO_REUSEADDR only, so the second one fails to bind.
@@ -44,10 +51,12 @@ Server::Server(ServerOptions options) : options_(std::move(options)), impl_(new 
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
-  RegisterRoutes(http);
-  http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+  RegisterRoutes(http, state_);
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request_start = std::chrono::steady_clock::now();
-    return httplib::Server::HandlerResponse::Unhandled;
+    return ApplyMiddleware(impl_->middleware, req, res)
+               ? httplib::Server::HandlerResponse::Handled
+               : httplib::Server::HandlerResponse::Unhandled;
   });
   http.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     auto elapsed = std::chrono::steady_clock::now() - t_request_start;

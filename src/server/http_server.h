@@ -1,5 +1,6 @@
-// The HTTP front of `corral serve`: binds OLLAMA_HOST's address, serves the route table
-// (routes.h), logs one line per request and stops cleanly on Shutdown().
+// The HTTP front of `corral serve`: binds OLLAMA_HOST's address, runs the middleware
+// (middleware.h: CORS, Host guard) and the route table (routes.h) over a ServerState, logs one
+// line per request and stops cleanly on Shutdown().
 //
 // Thread-safety: Serve() blocks on the calling thread and handles requests on a worker pool;
 // Shutdown() may be called from any thread (a signal-handling thread, a test).
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "server/server_state.h"
 
 namespace corral::server {
 
@@ -19,7 +21,8 @@ struct ServerOptions {
 
 class Server {
  public:
-  explicit Server(ServerOptions options);
+  // `state` (the store, limits, CORS origins) must outlive the server.
+  Server(ServerOptions options, ServerState& state);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -40,6 +43,7 @@ class Server {
  private:
   struct Impl;
   ServerOptions options_;
+  ServerState& state_;
   int bound_port_ = 0;
   std::unique_ptr<Impl> impl_;
 };
