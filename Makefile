@@ -28,6 +28,7 @@ deps:
 
 reference: deps
 	@tools/reference/install.sh >/dev/null
+	@tools/testclients/install.sh >/dev/null
 
 $(BUILD_DIR)/build.ninja:
 	$(CMAKE_CONFIGURE) -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release

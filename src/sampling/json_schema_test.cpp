@@ -33,14 +33,13 @@ bool Matches(const std::shared_ptr<const Grammar>& g, std::string_view text) {
 }
 
 TEST(JsonSchemaTest, UnsupportedKeywordsAreNamed) {
-  EXPECT_EQ(SchemaError(R"({"type": "string", "pattern": "^a$"})"),
-            "unsupported JSON schema keyword 'pattern' at /");
-  EXPECT_EQ(
-      SchemaError(
-          R"({"type": "object", "properties": {"id": {"type": "string", "pattern": "^a$"}}})"),
-      "unsupported JSON schema keyword 'pattern' at /properties/id");
-  EXPECT_EQ(SchemaError(R"({"type": "object", "additionalProperties": true})"),
-            "unsupported JSON schema keyword 'additionalProperties' at /");
+  EXPECT_EQ(SchemaError(R"({"type": "string", "not": {"const": "a"}})"),
+            "unsupported JSON schema keyword 'not' at /");
+  EXPECT_EQ(SchemaError(
+                R"({"type": "object", "properties": {"n": {"type": "number", "multipleOf": 5}}})"),
+            "unsupported JSON schema keyword 'multipleOf' at /properties/n");
+  EXPECT_EQ(SchemaError(R"({"type": "object", "patternProperties": {"^x": {}}})"),
+            "unsupported JSON schema keyword 'patternProperties' at /");
   EXPECT_EQ(SchemaError(R"({"type": "array", "items": {"uniqueItems": true}})"),
             "unsupported JSON schema keyword 'uniqueItems' at /items");
   EXPECT_EQ(SchemaError(R"({"type": "object", "required": ["x"]})"),
@@ -200,8 +199,15 @@ TEST(JsonSchemaTest, RefsAnyOfStringsAndTuples) {
             "$ref '#/$defs/none' at / does not resolve");
   EXPECT_EQ(SchemaError(R"({"$ref": "http://x/y.json"})"),
             "only local $ref (\"#/...\") is supported, got 'http://x/y.json' at /");
-  EXPECT_EQ(SchemaError(R"({"$ref": "#/$defs/a", "type": "string", "$defs": {"a": {}}})"),
-            "unsupported JSON schema keyword 'type beside $ref' at /");
+  // Siblings of $ref / anyOf constrain them too (merged as allOf).
+  g = FromSchema(R"({"$ref": "#/$defs/a", "maxLength": 2, "$defs": {"a": {"type": "string"}}})");
+  EXPECT_TRUE(Matches(g, R"("ab")"));
+  EXPECT_FALSE(Matches(g, R"("abc")"));
+  g = FromSchema(R"({"type": "object", "required": ["k"],
+      "anyOf": [{"properties": {"k": {"const": 1}}}, {"properties": {"k": {"const": 2}}}]})");
+  EXPECT_TRUE(Matches(g, R"({"k": 2})"));
+  EXPECT_FALSE(Matches(g, R"({"k": 3})"));
+  EXPECT_FALSE(Matches(g, "{}"));
   g = FromSchema(R"({"anyOf": [{"type": "integer"}, {"type": "string", "maxLength": 2}]})");
   EXPECT_TRUE(Matches(g, "12"));
   EXPECT_TRUE(Matches(g, R"("ab")"));
@@ -221,8 +227,8 @@ TEST(JsonSchemaTest, RefsAnyOfStringsAndTuples) {
   EXPECT_TRUE(Matches(g, R"({"d": "2024-02-29", "t": "2024-02-29T23:59:01Z", )" + uuid + "}"));
   EXPECT_FALSE(Matches(g, R"({"d": "2024-13-01", "t": "2024-02-29T23:59:01Z", )" + uuid + "}"));
   EXPECT_FALSE(Matches(g, R"({"d": "2024-12-01", "t": "2024-02-29 23:59:01Z", )" + uuid + "}"));
-  EXPECT_EQ(SchemaError(R"({"type": "string", "format": "email"})"),
-            "unsupported JSON schema format \"email\" at /");
+  EXPECT_EQ(SchemaError(R"({"type": "string", "format": "hostname"})"),
+            "unsupported JSON schema format \"hostname\" at /");
   g = FromSchema(R"({"type": "array", "prefixItems": [{"type": "string"}, {"type": "number"}],
                      "items": false})");
   EXPECT_TRUE(Matches(g, R"(["a", 1])"));
@@ -233,6 +239,323 @@ TEST(JsonSchemaTest, RefsAnyOfStringsAndTuples) {
   EXPECT_TRUE(Matches(g, "[null]"));
   EXPECT_FALSE(Matches(g, "[]"));
   EXPECT_FALSE(Matches(g, "1"));
+}
+
+// A grammar for a string with `pattern`, and whether the JSON text `json_string` (with quotes)
+// matches it.
+std::shared_ptr<const Grammar> PatternGrammar(const std::string& pattern) {
+  nlohmann::ordered_json schema = {{"type", "string"}, {"pattern", pattern}};
+  return FromSchema(schema.dump());
+}
+
+TEST(JsonSchemaTest, PatternAnchoredClassesAndQuantifiers) {
+  auto g = PatternGrammar(R"(^[A-Z]{2}-\d{3}$)");
+  EXPECT_TRUE(Matches(g, R"("AB-123")"));
+  EXPECT_FALSE(Matches(g, R"("AB-12")"));
+  EXPECT_FALSE(Matches(g, R"("ab-123")"));
+  EXPECT_FALSE(Matches(g, R"("xAB-123")"));
+  EXPECT_FALSE(Matches(g, R"("AB-1234")"));
+  g = PatternGrammar("^(?:ab){2,3}c?$");
+  EXPECT_TRUE(Matches(g, R"("abab")"));
+  EXPECT_TRUE(Matches(g, R"("ababab")"));
+  EXPECT_TRUE(Matches(g, R"("ababc")"));
+  EXPECT_FALSE(Matches(g, R"("ab")"));
+  EXPECT_FALSE(Matches(g, R"("abababab")"));
+  EXPECT_FALSE(Matches(g, R"("ababcc")"));
+  g = PatternGrammar("^(cat|dog)s?$");
+  EXPECT_TRUE(Matches(g, R"("dogs")"));
+  EXPECT_TRUE(Matches(g, R"("cat")"));
+  EXPECT_FALSE(Matches(g, R"("cow")"));
+  g = PatternGrammar("^a{2,}$");
+  EXPECT_FALSE(Matches(g, R"("a")"));
+  EXPECT_TRUE(Matches(g, R"("aaaaaaa")"));
+  g = PatternGrammar("^x+?y*?$");  // lazy quantifiers match the same strings
+  EXPECT_TRUE(Matches(g, R"("xxyy")"));
+  EXPECT_FALSE(Matches(g, R"("y")"));
+  g = PatternGrammar(R"(^[^a-c\d]+$)");  // negation covers escaped characters too
+  EXPECT_TRUE(Matches(g, R"("xyz")"));
+  EXPECT_TRUE(Matches(g, R"("x\"\\\n\u0001")"));
+  EXPECT_FALSE(Matches(g, R"("xaz")"));
+  EXPECT_FALSE(Matches(g, R"("x1")"));
+  EXPECT_FALSE(Matches(g, "\"x\ny\""));  // a raw control character is never JSON
+  g = PatternGrammar(R"(^\w\s\W\S\D$)");
+  EXPECT_TRUE(Matches(g, R"("_\t-zz")"));
+  EXPECT_FALSE(Matches(g, R"("_ -z1")"));
+  g = PatternGrammar("^.$");  // one code point, not a line terminator
+  EXPECT_TRUE(Matches(g, "\"\xC3\xA9\""));
+  EXPECT_TRUE(Matches(g, "\"\xF0\x9F\x98\x80\""));
+  EXPECT_FALSE(Matches(g, R"("\n")"));
+  EXPECT_FALSE(Matches(g, R"("ab")"));
+  // Nullable bodies under unbounded repetition compile (no left recursion) and still match.
+  g = PatternGrammar("^(a*|b?)*c$");
+  EXPECT_TRUE(Matches(g, R"("c")"));
+  EXPECT_TRUE(Matches(g, R"("aabac")"));
+  EXPECT_FALSE(Matches(g, R"("aabad")"));
+}
+
+TEST(JsonSchemaTest, PatternAnchorsEscapesAndJsonEscaping) {
+  auto g = PatternGrammar(R"(\d{3})");  // unanchored: anywhere in the string
+  EXPECT_TRUE(Matches(g, R"("abc123def")"));
+  EXPECT_TRUE(Matches(g, R"("123")"));
+  EXPECT_FALSE(Matches(g, R"("12a3")"));
+  g = PatternGrammar("^ab|yz$");  // anchors per top-level alternative
+  EXPECT_TRUE(Matches(g, R"("abxx")"));
+  EXPECT_TRUE(Matches(g, R"("xxyz")"));
+  EXPECT_FALSE(Matches(g, R"("xabx")"));
+  EXPECT_FALSE(Matches(g, R"("yzx")"));
+  g = PatternGrammar("^\"\\\\/$");  // the characters " \ / : escaped in the JSON text
+  EXPECT_TRUE(Matches(g, R"("\"\\/")"));
+  EXPECT_TRUE(Matches(g, R"("\"\\\/")"));
+  EXPECT_FALSE(Matches(g, R"("\"\/")"));
+  g = PatternGrammar(R"(^\x41\u00e9\u{1F600}\t\.\*\(\[\{$)");
+  EXPECT_TRUE(Matches(g, "\"A\xC3\xA9\xF0\x9F\x98\x80\\t.*([{\""));
+  EXPECT_FALSE(Matches(g, "\"A\xC3\xA9\xF0\x9F\x98\x80\\tx*([{\""));
+  g = PatternGrammar("^[\u00e0-\u00ff\u4e00-\u9fff]+$");  // non-ASCII raw or as \u escapes
+  EXPECT_TRUE(Matches(g, "\"\xC3\xA9\xE6\x97\xA5\""));
+  EXPECT_TRUE(Matches(g, R"("\u00e9\u00E0\u00ff\u4e00\u9FFF\u65e5")"));
+  EXPECT_FALSE(Matches(g, R"("\u00df")"));
+  EXPECT_FALSE(Matches(g, R"("\ua000")"));
+  EXPECT_FALSE(Matches(g, R"("\u4dff")"));
+  g = PatternGrammar("^[\\x00-\\x02]$");  // control characters only as \u escapes
+  EXPECT_TRUE(Matches(g, R"("\u0001")"));
+  EXPECT_TRUE(Matches(g, R"("\u0000")"));
+  EXPECT_FALSE(Matches(g, R"("\u0003")"));
+  EXPECT_FALSE(Matches(g, std::string("\"\x01\"")));
+}
+
+TEST(JsonSchemaTest, PatternErrorsNameTheUnsupportedPart) {
+  auto error = [](const std::string& pattern) {
+    nlohmann::ordered_json schema = {{"type", "object"},
+                                     {"properties", {{"p", {{"pattern", pattern}}}}}};
+    return SchemaError(schema.dump());
+  };
+  EXPECT_EQ(error(R"((a)\1)"),
+            "unsupported 'pattern' at /properties/p: backreference \\1 (offset 3)");
+  EXPECT_EQ(error("a(?=b)"),
+            "unsupported 'pattern' at /properties/p: lookahead (?= / (?! (offset 1)");
+  EXPECT_EQ(error("(?<!a)b"),
+            "unsupported 'pattern' at /properties/p: lookbehind (?<= / (?<! (offset 0)");
+  EXPECT_EQ(error(R"(\bword)"),
+            "unsupported 'pattern' at /properties/p: word boundary \\b (offset 0)");
+  EXPECT_EQ(error(R"(\p{L}+)"),
+            "unsupported 'pattern' at /properties/p: Unicode property escape \\p / \\P (offset 0)");
+  EXPECT_EQ(error("a^b"),
+            "unsupported 'pattern' at /properties/p: ^ and $ only at the start and end of the "
+            "pattern (or of a top-level alternative)");
+  EXPECT_EQ(error("a{2000}"),
+            "unsupported 'pattern' at /properties/p: quantifier bound above 1000 (offset 1)");
+  EXPECT_EQ(error("[a-"),
+            "unsupported 'pattern' at /properties/p: unterminated character class (offset 0)");
+  EXPECT_EQ(error("(ab"), "unsupported 'pattern' at /properties/p: unbalanced '(' (offset 2)");
+  EXPECT_EQ(error("a**"), "unsupported 'pattern' at /properties/p: nothing to repeat (offset 1)");
+  EXPECT_EQ(
+      error("[z-a]"),
+      "unsupported 'pattern' at /properties/p: character class range out of order (offset 0)");
+  EXPECT_EQ(SchemaError(R"({"type": "string", "pattern": "^a+$", "maxLength": 3})"),
+            "unsupported JSON schema keyword 'minLength/maxLength with pattern' at /");
+}
+
+TEST(JsonSchemaTest, EmailAndDateFormats) {
+  auto g = FromSchema(R"({"type": "string", "format": "email"})");
+  EXPECT_TRUE(Matches(g, R"("jane.doe+news@mail.example.com")"));
+  EXPECT_TRUE(Matches(g, R"("a_b@x-y.io")"));
+  EXPECT_FALSE(Matches(g, R"("a@localhost")"));  // a dotted domain is required
+  EXPECT_FALSE(Matches(g, R"("a..b@x.com")"));
+  EXPECT_FALSE(Matches(g, R"("@x.com")"));
+  EXPECT_FALSE(Matches(g, R"("a@-x.com")"));
+  g = FromSchema(R"({"type": "string", "format": "date"})");
+  EXPECT_TRUE(Matches(g, R"("2024-02-29")"));
+  EXPECT_TRUE(Matches(g, R"("2000-02-29")"));
+  EXPECT_TRUE(Matches(g, R"("2023-01-31")"));
+  EXPECT_TRUE(Matches(g, R"("2023-04-30")"));
+  EXPECT_FALSE(Matches(g, R"("2023-02-29")"));
+  EXPECT_FALSE(Matches(g, R"("1900-02-29")"));
+  EXPECT_FALSE(Matches(g, R"("2023-04-31")"));
+  EXPECT_FALSE(Matches(g, R"("2023-00-10")"));
+  // \u escapes of UTF-16 surrogates never appear (a pair would count as one character).
+  g = FromSchema(R"({"type": "string", "maxLength": 2})");
+  EXPECT_TRUE(Matches(g, R"("\u00e9\u20ac")"));
+  EXPECT_FALSE(Matches(g, R"("\ud83d\ude00")"));
+}
+
+TEST(JsonSchemaTest, IntegerBoundsAreExact) {
+  // Every integer near each range: the grammar takes exactly those inside, in canonical form.
+  const std::pair<int64_t, int64_t> ranges[] = {
+      {-500, -20}, {7, 1234},  {0, 0},         {-1, 1},      {-99, 100},    {10, 19},
+      {95, 105},   {157, 982}, {-9876, -1234}, {-305, 4071}, {-1000, -1000}};
+  for (const auto& [lo, hi] : ranges) {
+    nlohmann::ordered_json schema = {{"type", "integer"}, {"minimum", lo}, {"maximum", hi}};
+    auto g = FromSchema(schema.dump());
+    for (int64_t n = lo - 60; n <= hi + 60; ++n) {
+      EXPECT_EQ(Matches(g, std::to_string(n)), n >= lo && n <= hi) << n << " in " << schema;
+    }
+    EXPECT_FALSE(Matches(g, "0" + std::to_string(std::abs(lo))));  // no leading zeros
+    EXPECT_FALSE(Matches(g, std::to_string(lo) + ".0"));
+  }
+  auto g = FromSchema(R"({"type": "integer", "exclusiveMinimum": -3, "exclusiveMaximum": 98})");
+  EXPECT_FALSE(Matches(g, "-3"));
+  EXPECT_TRUE(Matches(g, "-2"));
+  EXPECT_TRUE(Matches(g, "97"));
+  EXPECT_FALSE(Matches(g, "98"));
+  EXPECT_FALSE(Matches(g, "-0"));
+  g = FromSchema(R"({"type": "integer", "minimum": 1000})");
+  EXPECT_FALSE(Matches(g, "999"));
+  EXPECT_TRUE(Matches(g, "1000"));
+  EXPECT_TRUE(Matches(g, "9999999999999999"));  // 16 digits, as the unbounded integer
+  EXPECT_FALSE(Matches(g, "-5000"));
+  g = FromSchema(R"({"type": "integer", "maximum": -7})");
+  EXPECT_TRUE(Matches(g, "-7"));
+  EXPECT_TRUE(Matches(g, "-123456"));
+  EXPECT_FALSE(Matches(g, "-6"));
+  EXPECT_FALSE(Matches(g, "0"));
+  g = FromSchema(R"({"type": "integer", "minimum": 2.5, "exclusiveMaximum": 19.5})");
+  EXPECT_FALSE(Matches(g, "2"));
+  EXPECT_TRUE(Matches(g, "3"));
+  EXPECT_TRUE(Matches(g, "19"));
+  EXPECT_FALSE(Matches(g, "20"));
+  g = FromSchema(R"({"maximum": 10, "minimum": 5, "type": ["integer", "null"]})");
+  EXPECT_TRUE(Matches(g, "null"));
+  EXPECT_TRUE(Matches(g, "5"));
+  EXPECT_FALSE(Matches(g, "11"));
+  EXPECT_EQ(SchemaError(R"({"type": "integer", "minimum": 5, "maximum": 4})"),
+            "no integer satisfies the bounds at /");
+  EXPECT_EQ(SchemaError(R"({"type": "integer", "minimum": 1e17})"),
+            "'minimum' at / is beyond +-(2^53-1), which JSON numbers cannot bound exactly");
+  EXPECT_EQ(SchemaError(R"({"type": "integer", "exclusiveMinimum": true})"),
+            "'exclusiveMinimum' at / must be a number");
+}
+
+TEST(JsonSchemaTest, NumberBoundsHoldUnderDoubleComparison) {
+  // On a grid of plain decimals, the grammar takes exactly the values the double comparison
+  // (ajv's) accepts.
+  const double bounds[] = {-5.25, -3.375, -1, -0.5, 0, 0.125, 0.75, 1.05, 3, 12.5};
+  for (double lo : bounds) {
+    for (double hi : bounds) {
+      if (hi < lo) continue;
+      for (bool exclusive : {false, true}) {
+        if (exclusive && hi == lo) continue;
+        nlohmann::ordered_json schema = {{"type", "number"}};
+        schema[exclusive ? "exclusiveMinimum" : "minimum"] = lo;
+        schema[exclusive ? "exclusiveMaximum" : "maximum"] = hi;
+        auto g = FromSchema(schema.dump());
+        for (int k = -15000; k <= 15000; k += 25) {
+          char text[32];
+          snprintf(text, sizeof(text), "%.3f", k / 1000.0);
+          double v = std::strtod(text, nullptr);
+          bool inside = exclusive ? v > lo && v < hi : v >= lo && v <= hi;
+          if (v == 0 && text[0] == '-') continue;  // "-0.000": the formatter's, not a test case
+          EXPECT_EQ(Matches(g, text), inside) << text << " for " << schema;
+        }
+      }
+    }
+  }
+  auto g = FromSchema(R"({"type": "number", "exclusiveMinimum": 2.5})");
+  EXPECT_FALSE(Matches(g, "2.5"));
+  EXPECT_FALSE(Matches(g, "2.50"));
+  // Parses to the double 2.5 itself: refused although its decimal value is above 2.5.
+  EXPECT_FALSE(Matches(g, "2.5000000000000001"));
+  EXPECT_TRUE(Matches(g, "2.5000000000000004"));  // the next double
+  EXPECT_TRUE(Matches(g, "2.51"));
+  EXPECT_TRUE(Matches(g, "1234567"));
+  EXPECT_FALSE(Matches(g, "3e2"));  // bounded numbers are plain decimals
+  g = FromSchema(R"({"type": "number", "minimum": 0})");
+  EXPECT_TRUE(Matches(g, "0"));
+  EXPECT_TRUE(Matches(g, "0.000001"));
+  EXPECT_FALSE(Matches(g, "-0.5"));
+  g = FromSchema(R"({"minimum": -1, "maximum": 1})");  // bounds imply a number
+  EXPECT_TRUE(Matches(g, "-0"));                       // equal to 0, inside
+  EXPECT_TRUE(Matches(g, "-1.0"));
+  EXPECT_FALSE(Matches(g, "-1.01"));
+  EXPECT_FALSE(Matches(g, "\"1\""));
+  EXPECT_EQ(SchemaError(R"({"type": "number", "maximum": 1e300})"),
+            "'maximum' at / is beyond +-1e15, which is not supported for numbers");
+  EXPECT_EQ(SchemaError(R"({"type": "number", "exclusiveMinimum": 1, "maximum": 1})"),
+            "no number satisfies the bounds at /");
+}
+
+TEST(JsonSchemaTest, AdditionalProperties) {
+  auto g = FromSchema(R"({"type": "object", "properties": {"id": {"type": "integer"},
+      "name": {"type": "string"}}, "required": ["id"],
+      "additionalProperties": {"type": "boolean"}})");
+  EXPECT_TRUE(Matches(g, R"({"id": 1})"));
+  EXPECT_TRUE(Matches(g, R"({"id": 1, "name": "x", "extra": true, "more": false})"));
+  EXPECT_TRUE(Matches(g, R"({"id": 1, "nam": true, "names": false, "": true})"));
+  EXPECT_FALSE(Matches(g, R"({"id": 1, "extra": 3})"));
+  EXPECT_FALSE(Matches(g, R"({"id": 1, "name": true})"));  // a declared key keeps its schema
+  EXPECT_FALSE(Matches(g, R"({"id": 1, "id": true})"));
+  EXPECT_FALSE(Matches(g, R"({"id": 1, "na\u006de": true})"));  // extra keys have no escapes
+  g = FromSchema(R"({"additionalProperties": {"type": "integer"}})");
+  EXPECT_TRUE(Matches(g, "{}"));
+  EXPECT_TRUE(Matches(g, R"({"a": 1, "b": 2})"));
+  EXPECT_FALSE(Matches(g, R"({"a": "1"})"));
+  EXPECT_FALSE(Matches(g, R"({, "a": 1})"));
+  g = FromSchema(R"({"properties": {"x": {"type": "null"}}, "additionalProperties": true})");
+  EXPECT_TRUE(Matches(g, R"({"x": null, "y": [1, {"z": "w"}]})"));
+  EXPECT_TRUE(Matches(g, R"({"y": 1})"));
+  EXPECT_FALSE(Matches(g, R"({"x": 1})"));
+  g = FromSchema(R"({"properties": {"x": {"type": "null"}}, "additionalProperties": false})");
+  EXPECT_FALSE(Matches(g, R"({"y": 1})"));
+}
+
+TEST(JsonSchemaTest, AllOfMerges) {
+  auto g = FromSchema(R"({"$defs": {"base": {"type": "object", "properties": {
+      "id": {"type": "integer", "minimum": 0}}, "required": ["id"]}},
+    "allOf": [{"$ref": "#/$defs/base"}, {"properties": {"id": {"maximum": 9},
+      "tag": {"type": "string"}}, "required": ["tag"]}]})");
+  EXPECT_TRUE(Matches(g, R"({"id": 3, "tag": "a"})"));
+  EXPECT_FALSE(Matches(g, R"({"id": 10, "tag": "a"})"));  // both conjuncts' bounds
+  EXPECT_FALSE(Matches(g, R"({"id": -1, "tag": "a"})"));
+  EXPECT_FALSE(Matches(g, R"({"id": 3})"));  // required united
+  g = FromSchema(R"({"allOf": [{"type": ["number", "string"]}, {"type": "integer"}]})");
+  EXPECT_TRUE(Matches(g, "12"));
+  EXPECT_FALSE(Matches(g, "1.5"));
+  EXPECT_FALSE(Matches(g, "\"a\""));
+  // anyOf inside distributes.
+  g = FromSchema(R"({"allOf": [{"properties": {"a": {"type": "integer"}}, "required": ["a"]},
+      {"anyOf": [{"properties": {"b": {"type": "null"}}, "required": ["b"]},
+                 {"properties": {"c": {"type": "boolean"}}, "required": ["c"]}]}]})");
+  EXPECT_TRUE(Matches(g, R"({"a": 1, "b": null})"));
+  EXPECT_TRUE(Matches(g, R"({"a": 1, "c": true})"));
+  EXPECT_FALSE(Matches(g, R"({"a": 1})"));
+  // additionalProperties false in one conjunct drops the others' optional properties.
+  g = FromSchema(R"({"allOf": [{"properties": {"a": {}}, "additionalProperties": false},
+      {"properties": {"b": {}}}]})");
+  EXPECT_TRUE(Matches(g, R"({"a": 1})"));
+  EXPECT_FALSE(Matches(g, R"({"b": 1})"));
+  EXPECT_EQ(SchemaError(R"({"allOf": [{"properties": {"a": {}}, "additionalProperties": false},
+      {"properties": {"b": {}}, "required": ["b"]}]})"),
+            "unsupported 'allOf' at /: property 'b' is required but a subschema's "
+            "additionalProperties is false without it");
+  EXPECT_EQ(SchemaError(R"({"allOf": [{"pattern": "^a"}, {"pattern": "b$"}]})"),
+            "unsupported 'allOf' at /: conflicting 'pattern' values");
+  EXPECT_EQ(SchemaError(R"({"allOf": [{"type": "string"}, {"type": "integer"}]})"),
+            "unsupported 'allOf' at /: the subschemas have no type in common");
+  EXPECT_EQ(SchemaError(R"({"allOf": [{"enum": [1, 2]}, {"enum": [3]}]})"),
+            "unsupported 'allOf' at /: the enums have no value in common");
+}
+
+TEST(JsonSchemaTest, TuplesWithItemsAndBounds) {
+  auto g = FromSchema(R"({"prefixItems": [{"type": "string"}, {"type": "integer"}],
+      "items": {"type": "boolean"}, "minItems": 1, "maxItems": 4})");
+  EXPECT_TRUE(Matches(g, R"(["a"])"));
+  EXPECT_TRUE(Matches(g, R"(["a", 1])"));
+  EXPECT_TRUE(Matches(g, R"(["a", 1, true, false])"));
+  EXPECT_FALSE(Matches(g, "[]"));
+  EXPECT_FALSE(Matches(g, R"(["a", true])"));
+  EXPECT_FALSE(Matches(g, R"(["a", 1, true, false, true])"));
+  g = FromSchema(R"({"prefixItems": [{"type": "null"}], "items": {"type": "integer"},
+      "minItems": 3})");
+  EXPECT_FALSE(Matches(g, "[null, 1]"));
+  EXPECT_TRUE(Matches(g, "[null, 1, 2]"));
+  EXPECT_TRUE(Matches(g, "[null, 1, 2, 3, 4]"));
+  EXPECT_EQ(SchemaError(R"({"prefixItems": [{}], "items": false, "minItems": 2})"),
+            "minItems at / needs more items than allowed");
+  // enum with a type beside it keeps the values of that type.
+  g = FromSchema(R"({"type": "string", "enum": ["a", 1, "b"]})");
+  EXPECT_TRUE(Matches(g, R"("b")"));
+  EXPECT_FALSE(Matches(g, "1"));
+  EXPECT_EQ(SchemaError(R"({"enum": ["a"], "maxLength": 3})"),
+            "unsupported JSON schema keyword 'maxLength beside enum' at /");
 }
 
 TEST(JsonSchemaTest, JsonObjectGrammar) {
