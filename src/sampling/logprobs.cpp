@@ -57,30 +57,30 @@ Logprob ComputeLogprob(std::span<const float> logits, int32_t chosen, int64_t to
   });
 }
 
-nlohmann::json TokenLogprobToJson(const TokenLogprob& t) {
-  nlohmann::json j;
+nlohmann::ordered_json TokenLogprobToJson(const TokenLogprob& t) {
+  nlohmann::ordered_json j;
   j["token"] = SanitizeUtf8(t.token);
   j["logprob"] = t.logprob;
   if (!t.token.empty()) {
-    nlohmann::json bytes = nlohmann::json::array();
+    nlohmann::ordered_json bytes = nlohmann::ordered_json::array();
     for (char c : t.token) bytes.push_back(static_cast<int>(static_cast<unsigned char>(c)));
     j["bytes"] = std::move(bytes);
   }
   return j;
 }
 
-nlohmann::json LogprobToJson(const Logprob& lp) {
-  nlohmann::json j = TokenLogprobToJson(lp.chosen);
+nlohmann::ordered_json LogprobToJson(const Logprob& lp) {
+  nlohmann::ordered_json j = TokenLogprobToJson(lp.chosen);
   if (!lp.top.empty()) {
-    nlohmann::json top = nlohmann::json::array();
+    nlohmann::ordered_json top = nlohmann::ordered_json::array();
     for (const TokenLogprob& t : lp.top) top.push_back(TokenLogprobToJson(t));
     j["top_logprobs"] = std::move(top);
   }
   return j;
 }
 
-nlohmann::json LogprobsToJson(std::span<const Logprob> lps) {
-  nlohmann::json j = nlohmann::json::array();
+nlohmann::ordered_json LogprobsToJson(std::span<const Logprob> lps) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::array();
   for (const Logprob& lp : lps) j.push_back(LogprobToJson(lp));
   return j;
 }

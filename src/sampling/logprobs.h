@@ -52,10 +52,10 @@ Logprob ComputeLogprob(std::span<const float> logits, int32_t chosen, int64_t to
 // {"token", "logprob", "bytes"}: token is the text as valid UTF-8 (invalid bytes as U+FFFD,
 // which is what Go's encoder sends); bytes are the raw bytes as ints, left out when empty
 // (Go's omitempty).
-nlohmann::json TokenLogprobToJson(const TokenLogprob& t);
+nlohmann::ordered_json TokenLogprobToJson(const TokenLogprob& t);
 // The above plus "top_logprobs" when there are alternatives.
-nlohmann::json LogprobToJson(const Logprob& lp);
+nlohmann::ordered_json LogprobToJson(const Logprob& lp);
 // One entry per generated token: the value of a response's "logprobs".
-nlohmann::json LogprobsToJson(std::span<const Logprob> lps);
+nlohmann::ordered_json LogprobsToJson(std::span<const Logprob> lps);
 
 }  // namespace corral::sampling

@@ -65,27 +65,33 @@ TEST(LogprobsTest, OllamaJsonShape) {
   // "é" = bytes 195 169; a lone E2 byte prints as U+FFFD with its raw byte 226 in "bytes";
   // an empty token has no "bytes" (omitempty); no alternatives -> no "top_logprobs".
   const Logprob lp = ComputeLogprob(Logits(), 2, 2, Text);
-  const nlohmann::json j = LogprobToJson(lp);
+  const nlohmann::ordered_json j = LogprobToJson(lp);
   EXPECT_EQ(j["token"], "\xC3\xA9");
-  EXPECT_EQ(j["bytes"], nlohmann::json::parse("[195, 169]"));
+  EXPECT_EQ(j["bytes"], nlohmann::ordered_json::parse("[195, 169]"));
   EXPECT_NEAR(j["logprob"].get<double>(), std::log(0.07), 1e-5);
   ASSERT_EQ(j["top_logprobs"].size(), 2u);
   EXPECT_EQ(j["top_logprobs"][0]["token"], " b");
-  EXPECT_EQ(j["top_logprobs"][0]["bytes"], nlohmann::json::parse("[32, 98]"));
+  EXPECT_EQ(j["top_logprobs"][0]["bytes"], nlohmann::ordered_json::parse("[32, 98]"));
   EXPECT_FALSE(j["top_logprobs"][0].contains("top_logprobs"));
+  // Ollama's field order (api.Logprob / TokenLogprob).
+  EXPECT_EQ(LogprobToJson(ComputeLogprob(Logits(), 1, 1, Text)).dump().substr(0, 9),
+            "{\"token\":");
+  std::vector<std::string> keys;
+  for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"token", "logprob", "bytes", "top_logprobs"}));
 
-  const nlohmann::json lone = LogprobToJson(ComputeLogprob(Logits(), 3, 0, Text));
+  const nlohmann::ordered_json lone = LogprobToJson(ComputeLogprob(Logits(), 3, 0, Text));
   EXPECT_EQ(lone["token"], "\xEF\xBF\xBD");
-  EXPECT_EQ(lone["bytes"], nlohmann::json::parse("[226]"));
+  EXPECT_EQ(lone["bytes"], nlohmann::ordered_json::parse("[226]"));
   EXPECT_FALSE(lone.contains("top_logprobs"));
   EXPECT_NO_THROW((void)lone.dump());  // valid UTF-8, so nlohmann can serialize it
 
-  const nlohmann::json empty = LogprobToJson(ComputeLogprob(Logits(), 4, 0, Text));
+  const nlohmann::ordered_json empty = LogprobToJson(ComputeLogprob(Logits(), 4, 0, Text));
   EXPECT_EQ(empty["token"], "");
   EXPECT_FALSE(empty.contains("bytes"));
 
   const std::vector<Logprob> seq = {lp, lp};
-  const nlohmann::json arr = LogprobsToJson(seq);
+  const nlohmann::ordered_json arr = LogprobsToJson(seq);
   ASSERT_TRUE(arr.is_array());
   EXPECT_EQ(arr.size(), 2u);
   EXPECT_EQ(arr[1], j);

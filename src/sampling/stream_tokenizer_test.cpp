@@ -87,7 +87,7 @@ TEST(StreamTokenizerTest, LogprobTokenText) {
   EXPECT_EQ(lp.chosen.token, "Hello");
   ASSERT_EQ(lp.top.size(), 1u);
   EXPECT_EQ(lp.top[0].id, ids[0]);
-  EXPECT_EQ(LogprobToJson(lp)["bytes"], nlohmann::json::parse("[72, 101, 108, 108, 111]"));
+  EXPECT_EQ(LogprobToJson(lp)["bytes"], nlohmann::ordered_json::parse("[72, 101, 108, 108, 111]"));
 }
 
 }  // namespace
