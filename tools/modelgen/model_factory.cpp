@@ -256,12 +256,13 @@ Result<Vocab> BuildVocab(const ModelSpec& s) {
     return MakeSpmVocab(s.n_vocab, s.seed, /*add_space_prefix=*/s.arch != "gemma3");
   }
   if (kind == "bert") return MakeWpmVocab(s.n_vocab, s.seed);
+  if (kind == "chars") return MakeCharVocab(s.n_vocab);
   if (kind == "gpt2") {
     std::string pre = s.bpe_pre;
     if (pre.empty()) pre = (s.arch == "qwen2" || s.arch == "qwen3") ? "qwen2" : "llama-bpe";
     return MakeBpeVocab(s.n_vocab, pre, s.seed);
   }
-  return InvalidArgumentError("unknown tokenizer '" + kind + "' (llama, gpt2 or bert)");
+  return InvalidArgumentError("unknown tokenizer '" + kind + "' (llama, gpt2, bert or chars)");
 }
 
 Status WriteHyperparameters(const ModelSpec& s, gguf::GgufWriter* w) {

@@ -36,8 +36,9 @@ struct ModelSpec {
   int head_dim = 0;  // 0: n_embd / n_head
   int n_ctx_train = 2048;
   bool tied_output = false;  // no output.weight: token_embd is the output matrix too
-  // Tokenizer: "llama" (SPM), "gpt2" (byte-level BPE with `bpe_pre`) or "bert" (WordPiece);
-  // empty picks the architecture's usual one.
+  // Tokenizer: "llama" (SPM), "gpt2" (byte-level BPE with `bpe_pre`), "bert" (WordPiece) or
+  // "chars" (SPM of single ASCII characters, n_vocab = kCharVocabSize); empty picks the
+  // architecture's usual one.
   std::string tokenizer;
   std::string bpe_pre;  // empty: "qwen2" for qwen archs, else "llama-bpe"
   float rope_freq_base = 10000.0f;

@@ -132,6 +132,35 @@ Result<Vocab> MakeSpmVocab(int n_vocab, uint32_t seed, bool add_space_prefix,
   return v;
 }
 
+Result<Vocab> MakeCharVocab(int n_vocab) {
+  if (n_vocab != kCharVocabSize) {
+    return InvalidArgumentError("a character vocabulary has exactly " +
+                                std::to_string(kCharVocabSize) + " tokens, got " +
+                                std::to_string(n_vocab));
+  }
+  Vocab v;
+  v.model = "llama";
+  auto add = [&](std::string text, float score, int32_t type) {
+    v.tokens.push_back(std::move(text));
+    v.scores.push_back(score);
+    v.token_types.push_back(type);
+  };
+  add("<unk>", 0, 2);
+  add("<s>", 0, 3);
+  add("</s>", 0, 3);
+  v.unk = 0, v.bos = 1, v.eos = 2;
+  v.add_bos = true;
+  v.add_space_prefix = 0;
+  add(kSpmSpace, -1, 1);
+  for (char c = 33; c < 127; ++c) add(std::string(1, c), -2 - static_cast<float>(c), 1);
+  for (int b = 0x80; b < 0x100; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof(name), "<0x%02X>", b);
+    add(name, 0, 6);
+  }
+  return v;
+}
+
 Result<Vocab> MakeBpeVocab(int n_vocab, const std::string& pre, uint32_t seed) {
   Vocab v;
   v.model = "gpt2";

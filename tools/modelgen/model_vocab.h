@@ -39,6 +39,13 @@ struct Vocab {
 Result<Vocab> MakeSpmVocab(int n_vocab, uint32_t seed, bool add_space_prefix,
                            const std::vector<std::string>& extra_control = {});
 Result<Vocab> MakeBpeVocab(int n_vocab, const std::string& pre, uint32_t seed);
+// An SPM vocabulary of single characters only: <unk> <s> </s>, "▁" (space), the 94 other
+// printable ASCII characters and the byte tokens <0x80>..<0xFF> (any non-ASCII character as
+// UTF-8 bytes), so n_vocab must be kCharVocabSize. With flat random logits every token is about
+// as likely as any other: structured-output tests use it so that a random model closes its
+// strings (a '"') within a few hundred tokens.
+inline constexpr int kCharVocabSize = 226;
+Result<Vocab> MakeCharVocab(int n_vocab);
 Result<Vocab> MakeWpmVocab(int n_vocab, uint32_t seed);
 
 // Writes the tokenizer.ggml.* keys.
