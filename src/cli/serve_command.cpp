@@ -46,9 +46,19 @@ void Housekeeping(store::Store& store) {
 
 int Serve(CommandIo& io) {
   SetLogLevel(config::DebugLevel());
+  // SIGINT/SIGTERM are blocked in every thread (before any is started) and taken by one waiting
+  // thread, which asks the server to stop; Serve() then returns and the process exits 0.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);  // our own wake-up when the server stops for another reason
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   config::HostAddress address = config::Host();
   server::ServerState state(store::Store::FromEnv());
   state.cors_origins = server::ParseOrigins(config::Origins());
+  state.inference = std::make_unique<server::Inference>(server::InferenceOptions::FromEnv());
   server::Server server(server::ServerOptions{address.host, address.port}, state);
   if (Status s = server.Bind(); !s.ok()) {
     io.err << "Error: " << s.message() << "\n";
@@ -56,14 +66,6 @@ int Serve(CommandIo& io) {
   }
   Housekeeping(state.store);
 
-  // SIGINT/SIGTERM are blocked in every thread and taken by one waiting thread, which asks the
-  // server to stop; Serve() then returns and the process exits 0.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGUSR1);  // our own wake-up when the server stops for another reason
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::thread signal_thread([&] {
     int received = 0;
     sigwait(&signals, &received);

@@ -121,7 +121,9 @@ class Runner {
   // Generations running or waiting.
   int busy() const { return busy_.load(); }
   const engine::Model& model() const { return *model_; }
+  // The options in effect (n_ctx as given; the caller clamps it to the model beforehand).
   const RunnerOptions& options() const { return options_; }
+  uint64_t kv_cache_bytes() const { return ctx_->kv_cache().bytes(); }
   // The vocabulary as the grammar filter sees it, built on first use.
   const sampling::GrammarVocab& grammar_vocab();
 

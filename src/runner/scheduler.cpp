@@ -257,7 +257,8 @@ std::vector<LoadedInfo> Scheduler::List() const {
     info.digest = e->spec.digest;
     info.key = key;
     info.size_bytes = e->size_bytes;
-    info.context_length = e->spec.options.n_ctx;
+    // What the runner allocated (the loader may clamp num_ctx to the model's trained context).
+    info.context_length = e->runner ? e->runner->options().n_ctx : e->spec.options.n_ctx;
     info.expires_at = e->expires_at;
     info.active = e->refs;
     out.push_back(std::move(info));

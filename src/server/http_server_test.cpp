@@ -7,32 +7,12 @@
 #include <thread>
 
 #include "base/version.h"
+#include "server/server_test_util.h"
 
 namespace corral::server {
 namespace {
 
-class ServerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    server_ = std::make_unique<Server>(ServerOptions{"127.0.0.1", 0});
-    ASSERT_TRUE(server_->Bind().ok());
-    thread_ = std::thread([this] { serve_status_ = server_->Serve(); });
-    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
-    for (int i = 0; i < 200 && !client_->Get("/"); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-  void TearDown() override {
-    server_->Shutdown();
-    thread_.join();
-    EXPECT_TRUE(serve_status_.ok()) << serve_status_.ToString();
-  }
-
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
-  Status serve_status_;
-  std::unique_ptr<httplib::Client> client_;
-};
+using ServerTest = test_util::ServerFixture;
 
 TEST_F(ServerTest, RootSaysOllamaIsRunning) {
   auto res = client_->Get("/");
@@ -79,9 +59,11 @@ TEST_F(ServerTest, WrongMethodOnKnownPathIs405) {
 }
 
 TEST(ServerBindTest, PortInUseIsAClearError) {
-  Server first(ServerOptions{"127.0.0.1", 0});
+  test_util::TempDir dir;
+  ServerState state(store::Store(store::StoreOptions{dir.path(), {}}));
+  Server first(ServerOptions{"127.0.0.1", 0}, state);
   ASSERT_TRUE(first.Bind().ok());
-  Server second(ServerOptions{"127.0.0.1", first.port()});
+  Server second(ServerOptions{"127.0.0.1", first.port()}, state);
   Status s = second.Bind();
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.message(), "listen tcp 127.0.0.1:" + std::to_string(first.port()) +

@@ -292,7 +292,8 @@ std::string GoJsonSyntaxError(std::string_view text) {
 }
 
 std::optional<nlohmann::json> ReadJsonRequest(RequestBody& body, size_t limit,
-                                              std::string_view go_type, httplib::Response& res) {
+                                              std::string_view go_type, httplib::Response& res,
+                                              std::string* raw) {
   std::string text;
   switch (body.ReadAll(limit, &text)) {
     case RequestBody::ReadStatus::kOk:
@@ -323,6 +324,7 @@ std::optional<nlohmann::json> ReadJsonRequest(RequestBody& body, size_t limit,
     WriteError(res, 400, "invalid JSON");
     return std::nullopt;
   }
+  if (raw != nullptr) *raw = std::string(first);
   if (j.is_null()) return nlohmann::json::object();
   if (!j.is_object()) {
     WriteError(res, 400,

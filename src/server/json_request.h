@@ -60,9 +60,11 @@ void WriteJson(httplib::Response& res, const nlohmann::ordered_json& body, int s
 // (413 "request body too large" beyond), then the first JSON value. Empty body -> 400 "missing
 // request body"; malformed -> 400 with encoding/json's message; not an object or null -> 400
 // "json: cannot unmarshal array into Go value of type api.<go_type>". null gives {}. On
-// failure the reply is written and nullopt returned.
+// failure the reply is written and nullopt returned. `raw`, when given, receives the decoded
+// value's text (for fields whose key order matters, such as a JSON schema).
 std::optional<nlohmann::json> ReadJsonRequest(RequestBody& body, size_t limit,
-                                              std::string_view go_type, httplib::Response& res);
+                                              std::string_view go_type, httplib::Response& res,
+                                              std::string* raw = nullptr);
 
 // encoding/json's message for a malformed document ("unexpected EOF", "invalid character 'x'
 // looking for beginning of value").

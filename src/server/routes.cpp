@@ -10,6 +10,8 @@
 
 #include "base/version.h"
 #include "server/blob_routes.h"
+#include "server/create_routes.h"
+#include "server/inference_routes.h"
 #include "server/json_request.h"
 #include "server/model_routes.h"
 #include "server/server_state.h"
@@ -41,6 +43,12 @@ const std::vector<Route>& Routes() {
       {"DELETE", "/api/delete", DeleteModelHandler},
       {"HEAD", "/api/blobs/([^/]+)", HeadBlobHandler},
       {"POST", "/api/blobs/([^/]+)", CreateBlobHandler},
+      {"POST", "/api/create", CreateModelHandler},
+      {"POST", "/api/generate", GenerateHandler},
+      {"POST", "/api/chat", ChatHandler},
+      {"POST", "/api/embed", EmbedHandler},
+      {"POST", "/api/embeddings", EmbeddingsHandler},
+      {"GET", "/api/ps", PsHandler},
   };
   return routes;
 }

@@ -1,5 +1,6 @@
 // What the request handlers share for the life of `corral serve`: the model store, the limits
-// the middleware enforces, and caches. The lead's scheduler joins it later. Handlers receive a
+// the middleware enforces, caches, and the models being run (Inference: the scheduler and its
+// runners). Handlers receive a
 // ServerState& from the route table (routes.cpp); nothing here is global.
 //
 // Thread-safety: handlers run on httplib's worker pool. `store` is stateless (see store.h),
@@ -7,10 +8,12 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "server/inference.h"
 #include "server/model_facts.h"
 #include "store/store.h"
 
@@ -23,7 +26,10 @@ struct ServerLimits {
 };
 
 struct ServerState {
-  explicit ServerState(store::Store s) : store(std::move(s)) {}
+  // Inference starts with built-in defaults; `corral serve` replaces it with the OLLAMA_*
+  // settings.
+  explicit ServerState(store::Store s)
+      : store(std::move(s)), inference(std::make_unique<Inference>(InferenceOptions{})) {}
 
   store::Store store;
   ServerLimits limits;
@@ -31,6 +37,7 @@ struct ServerState {
   std::vector<std::string> cors_origins;
   // GGUF-derived facts per manifest digest, so /api/tags does not reparse every model file.
   ModelFactsCache facts_cache;
+  std::unique_ptr<Inference> inference;
 };
 
 }  // namespace corral::server
