@@ -42,7 +42,8 @@ TEST(StructuredOutputTest, ThousandGenerationsValidateWithAjv) {
   // logits: nothing but the grammar shapes the output, and a string ends (a '"' is drawn) within
   // about a hundred tokens. (With a real 32k vocabulary and flat logits the closing tokens are
   // so rare that strings run for thousands of tokens.)
-  const fs::path dir = fs::temp_directory_path() / ("corral-structured-" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("corral-structured-" + std::to_string(getpid()));
   auto spec = modelgen::TinySpec("llama");
   ASSERT_TRUE(spec.ok());
   spec->name = "structured";
@@ -113,8 +114,8 @@ TEST(StructuredOutputTest, ThousandGenerationsValidateWithAjv) {
       while (job.generation->Next(&c)) {
         text += c.text;
         if (c.done) {
-          ASSERT_TRUE(c.error.ok()) << c.error.ToString() << " in " << schema_files[job.schema]
-                                    << " after " << text;
+          ASSERT_TRUE(c.error.ok())
+              << c.error.ToString() << " in " << schema_files[job.schema] << " after " << text;
           if (c.done_reason == sampling::DoneReason::kLength) {
             ++by_length;
             ++length_by_schema[schema_files[job.schema].filename().string()];
@@ -125,8 +126,8 @@ TEST(StructuredOutputTest, ThousandGenerationsValidateWithAjv) {
       lines += nlohmann::json{{"schema", schemas[job.schema]}, {"output", text}}.dump() + "\n";
     }
   }
-  auto validated = testing::RunProcess({"node", validator.string()}, {}, lines,
-                                       std::chrono::seconds(300));
+  auto validated =
+      testing::RunProcess({"node", validator.string()}, {}, lines, std::chrono::seconds(300));
   ASSERT_TRUE(validated.ok()) << validated.status().ToString();
   ASSERT_EQ(validated->exit_code, 0) << validated->err;
   std::istringstream results(validated->out);
