@@ -74,8 +74,7 @@ TEST(LogprobsTest, OllamaJsonShape) {
   EXPECT_EQ(j["top_logprobs"][0]["bytes"], nlohmann::ordered_json::parse("[32, 98]"));
   EXPECT_FALSE(j["top_logprobs"][0].contains("top_logprobs"));
   // Ollama's field order (api.Logprob / TokenLogprob).
-  EXPECT_EQ(LogprobToJson(ComputeLogprob(Logits(), 1, 1, Text)).dump().substr(0, 9),
-            "{\"token\":");
+  EXPECT_EQ(LogprobToJson(ComputeLogprob(Logits(), 1, 1, Text)).dump().substr(0, 9), "{\"token\":");
   std::vector<std::string> keys;
   for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
   EXPECT_EQ(keys, (std::vector<std::string>{"token", "logprob", "bytes", "top_logprobs"}));

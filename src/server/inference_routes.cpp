@@ -228,8 +228,7 @@ ojson GenerateShape(const std::string& model, const Piece& p, bool with_context)
   }
   if (!p.delta.tool_calls.empty()) out["tool_calls"] = ToolCallsJson(p.delta.tool_calls);
   if (p.truncated) out["truncated"] = true;
-  if (!p.logprobs.empty())
-    out["logprobs"] = sampling::LogprobsToJson(p.logprobs);
+  if (!p.logprobs.empty()) out["logprobs"] = sampling::LogprobsToJson(p.logprobs);
   return out;
 }
 
@@ -247,8 +246,7 @@ ojson ChatShape(const std::string& model, const Piece& p) {
   out["done"] = p.done;
   if (p.done) AddMetrics(out, p);
   if (p.truncated) out["truncated"] = true;
-  if (!p.logprobs.empty())
-    out["logprobs"] = sampling::LogprobsToJson(p.logprobs);
+  if (!p.logprobs.empty()) out["logprobs"] = sampling::LogprobsToJson(p.logprobs);
   return out;
 }
 
