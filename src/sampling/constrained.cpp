@@ -6,9 +6,11 @@ namespace corral::sampling {
 
 Result<int32_t> SampleConstrained(Sampler& sampler, GrammarMatcher& matcher,
                                   const GrammarVocab& vocab, std::span<const float> logits,
-                                  std::vector<float>& scratch) {
+                                  std::vector<float>& scratch, bool* refused) {
   int32_t id = sampler.Sample(logits);
-  if (matcher.AcceptToken(vocab, id)) return id;
+  const bool accepted = matcher.AcceptToken(vocab, id);
+  if (refused != nullptr) *refused = !accepted;
+  if (accepted) return id;
   scratch.assign(logits.begin(), logits.end());
   matcher.FilterLogits(vocab, scratch);
   bool any = false;

@@ -23,8 +23,9 @@ namespace corral::sampling {
 // logits: [vocab.n_vocab()], not modified; scratch: reused for the masked copy. Accepts the
 // chosen token into `matcher`. FailedPrecondition-like InvalidArgument when the grammar allows
 // no token at all (only reachable through the caps in GrammarLimits).
+// `refused`, when given, is set to whether the first draw was refused (the slow path).
 Result<int32_t> SampleConstrained(Sampler& sampler, GrammarMatcher& matcher,
                                   const GrammarVocab& vocab, std::span<const float> logits,
-                                  std::vector<float>& scratch);
+                                  std::vector<float>& scratch, bool* refused = nullptr);
 
 }  // namespace corral::sampling

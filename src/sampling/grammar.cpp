@@ -809,19 +809,39 @@ bool GrammarMatcher::FilterCached(const GrammarVocab& vocab, std::vector<uint8_t
 }
 
 void GrammarMatcher::FilterLogits(const GrammarVocab& vocab, std::span<float> logits) const {
-  std::vector<uint8_t> allowed(vocab.pieces_.size(), 0);
-  if (!FilterCached(vocab, allowed)) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  const bool complete = IsComplete();
+  const size_t n = std::min(logits.size(), vocab.pieces_.size());
+  if (!cache_.cache) cache_.cache = std::make_unique<TransitionCache>();
+  State root_state{stacks_, partial_};
+  const int32_t root = Intern(*cache_.cache, root_state);
+  if (root >= 0) {
+    auto it = cache_.cache->masks.find(root);
+    if (it != cache_.cache->masks.end()) {
+      const std::vector<uint64_t>& bits = it->second;
+      for (size_t id = 0; id < n; ++id) {
+        const bool ok = vocab.eog_[id] ? complete : ((bits[id >> 6] >> (id & 63)) & 1) != 0;
+        if (!ok) logits[id] = kNegInf;
+      }
+      return;
+    }
+  }
+  allowed_.assign(vocab.pieces_.size(), 0);
+  if (root < 0 || !FilterCached(vocab, allowed_)) {
     // Too many distinct states (deep nesting, long counted repetitions): start the cache afresh
     // next time and walk this once without it.
     cache_.cache.reset();
-    std::fill(allowed.begin(), allowed.end(), 0);
-    FilterDirect(vocab, allowed);
+    std::fill(allowed_.begin(), allowed_.end(), 0);
+    FilterDirect(vocab, allowed_);
+  } else if (cache_.cache->masks.size() < TransitionCache::kMaxMasks) {
+    std::vector<uint64_t> bits(vocab.pieces_.size() / 64 + 1, 0);
+    for (size_t id = 0; id < allowed_.size(); ++id) {
+      if (allowed_[id]) bits[id >> 6] |= uint64_t{1} << (id & 63);
+    }
+    cache_.cache->masks.emplace(root, std::move(bits));
   }
-  bool complete = IsComplete();
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  size_t n = std::min(logits.size(), allowed.size());
   for (size_t id = 0; id < n; ++id) {
-    bool ok = vocab.eog_[id] ? complete : allowed[id] != 0;
+    const bool ok = vocab.eog_[id] ? complete : allowed_[id] != 0;
     if (!ok) logits[id] = kNegInf;
   }
 }

@@ -187,6 +187,12 @@ class GrammarMatcher {
     std::vector<int32_t> next;  // [states.size() * 256]
     std::unordered_map<std::string, int32_t> ids;
     std::string key;  // scratch
+    // The tokens a state allows, as a bitset over the vocabulary ([n_vocab / 64 + 1] words), for
+    // the states FilterLogits met before: a JSON grammar keeps returning to a few states (inside
+    // a string, after a value), so most filters are one pass over the bitset instead of a walk
+    // of the vocabulary trie. At most kMaxMasks of them.
+    static constexpr size_t kMaxMasks = 64;
+    std::unordered_map<int32_t, std::vector<uint64_t>> masks;
   };
   // A copied matcher starts with an empty cache (copies are cheap and independent).
   class CacheHolder {
@@ -221,6 +227,7 @@ class GrammarMatcher {
   GrammarStacks stacks_;
   PartialUtf8 partial_;
   mutable CacheHolder cache_;
+  mutable std::vector<uint8_t> allowed_;  // [n_vocab] FilterLogits' scratch
 };
 
 }  // namespace corral::sampling
