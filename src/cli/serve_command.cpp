@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -59,7 +60,10 @@ int Serve(CommandIo& io) {
   server::ServerState state(store::Store::FromEnv());
   state.cors_origins = server::ParseOrigins(config::Origins());
   state.inference = std::make_unique<server::Inference>(server::InferenceOptions::FromEnv());
-  server::Server server(server::ServerOptions{address.host, address.port}, state);
+  // Every request the scheduler may hold (running or queued) gets a connection thread, plus room
+  // for requests that need no model (tags, show, blobs) and for clients about to be told 503.
+  const int workers = std::clamp(config::MaxQueue() + 4 * config::NumParallel() + 32, 64, 2048);
+  server::Server server(server::ServerOptions{address.host, address.port, workers}, state);
   if (Status s = server.Bind(); !s.ok()) {
     io.err << "Error: " << s.message() << "\n";
     return kExitFailure;

@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+
 #include <cerrno>
 #include <chrono>
 #include <string>
@@ -10,6 +12,7 @@
 #include "base/version.h"
 #include "server/middleware.h"
 #include "server/routes.h"
+#include "server/worker_pool.h"
 
 namespace corral::server {
 namespace {
@@ -51,6 +54,10 @@ Server::Server(ServerOptions options, ServerState& state)
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
+  const size_t workers = static_cast<size_t>(std::max(4, options_.worker_threads));
+  http.new_task_queue = [workers] { return new WorkerPool(workers); };
+  // An idle kept-alive connection holds its thread: let it go after a second.
+  http.set_keep_alive_timeout(1);
   RegisterRoutes(http, state_);
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request_start = std::chrono::steady_clock::now();

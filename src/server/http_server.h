@@ -17,6 +17,11 @@ namespace corral::server {
 struct ServerOptions {
   std::string host = "127.0.0.1";  // "" listens on every interface
   int port = 11434;                // 0 picks a free port (tests); see Server::port()
+  // Most threads serving connections (started on demand, see worker_pool.h). httplib gives each
+  // open connection a thread (also while it is idle in keep-alive), so this bounds the clients
+  // served at once; requests beyond it would wait unseen by the scheduler's queue limit.
+  // `corral serve` sizes it from OLLAMA_MAX_QUEUE and OLLAMA_NUM_PARALLEL.
+  int worker_threads = 64;
 };
 
 class Server {
