@@ -404,9 +404,14 @@ Status ResolveThink(const Target& t, prompt::Think* think) {
   return Status::Ok();
 }
 
-prompt::OutputFormat OutputFormatFor(const PromptSetup& setup) {
-  if (!setup.template_text.empty()) return prompt::OutputFormatForGoTemplate(setup.template_text);
-  return prompt::OutputFormatForJinja(setup.format.chat_template);
+// The output tags of the model's template; thinking starts at once when the rendered prompt
+// already opened the thinking block (qwen3, deepseek-r1 prefill it).
+prompt::OutputFormat OutputFormatFor(const PromptSetup& setup, std::string_view rendered) {
+  prompt::OutputFormat f = !setup.template_text.empty()
+                               ? prompt::OutputFormatForGoTemplate(setup.template_text)
+                               : prompt::OutputFormatForJinja(setup.format.chat_template);
+  f.starts_in_thinking = prompt::PromptOpensThinking(rendered, f);
+  return f;
 }
 
 // The lease, the prompt's tokens against the runner's context, and the generation started.
@@ -570,11 +575,12 @@ void GenerateHandler(ServerState& state, const httplib::Request&, RequestBody& b
     return WriteJson(res, out);
   }
   std::vector<int32_t> tokens = prompt::TokenizePrompt(tok, *text);
+  const prompt::OutputFormat output_format = OutputFormatFor(*setup, *text);
   std::shared_ptr<Flight> flight =
       Launch(std::move(*lease), std::move(tokens), *options, common, start, res);
   if (!flight) return;
   const bool thinking = common.think.set && common.think.enabled && !gen.raw;
-  flight->parser = std::make_unique<prompt::OutputParser>(OutputFormatFor(*setup), thinking, false);
+  flight->parser = std::make_unique<prompt::OutputParser>(output_format, thinking, false);
   const bool with_context = !gen.raw;
   flight->shape = [model = common.model, with_context](const Piece& p) {
     return GenerateShape(model, p, with_context);
@@ -666,6 +672,7 @@ void ChatHandler(ServerState& state, const httplib::Request&, RequestBody& body,
   // messages nor the last one go first, until the prompt fits.
   bool truncated = false;
   std::vector<int32_t> tokens;
+  std::string rendered;
   while (true) {
     Result<std::string> text = prompt::RenderChatPrompt(setup->format, chat, setup->defaults);
     if (!text.ok()) return WriteError(res, StatusFor(text.status()), text.status().message());
@@ -679,6 +686,7 @@ void ChatHandler(ServerState& state, const httplib::Request&, RequestBody& body,
       return WriteJson(res, out);
     }
     tokens = prompt::TokenizePrompt(tok, *text);
+    rendered = std::move(*text);
     if (static_cast<int64_t>(tokens.size()) <= n_ctx || !common.truncate) break;
     size_t drop = chat.messages.size();
     for (size_t i = 0; i + 1 < chat.messages.size(); ++i) {
@@ -696,8 +704,8 @@ void ChatHandler(ServerState& state, const httplib::Request&, RequestBody& body,
   if (!flight) return;
   flight->truncated = truncated;
   const bool thinking = common.think.set && common.think.enabled;
-  flight->parser =
-      std::make_unique<prompt::OutputParser>(OutputFormatFor(*setup), thinking, has_tools);
+  flight->parser = std::make_unique<prompt::OutputParser>(OutputFormatFor(*setup, rendered),
+                                                          thinking, has_tools);
   flight->shape = [model = common.model](const Piece& p) { return ChatShape(model, p); };
   Reply(std::move(flight), common.stream, res);
 }

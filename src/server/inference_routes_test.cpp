@@ -307,6 +307,30 @@ TEST_F(InferenceRoutesTest, EmbedNormalizesAndTruncatesDimensions) {
   EXPECT_EQ(Json(empty), json::parse(R"({"model":"embedder","embeddings":[]})"));
 }
 
+// A thinking model (its template has the tags around .Thinking, and the prompt opens the
+// block): the output goes to `thinking` by default, to `content` with think:false.
+TEST_F(InferenceRoutesTest, ThinkingIsSplitFromTheContent) {
+  Start();
+  AddTiny("thinker", "llama",
+          "{{ range .Messages }}{{ if eq .Role \"user\" }}U: {{ .Content }}\n{{ else }}"
+          "{{ if .Thinking }}<think>{{ .Thinking }}</think>{{ end }}A: {{ .Content }}\n"
+          "{{ end }}{{ end }}A: <think>");
+  auto show = Post("/api/show", R"({"model":"thinker"})");
+  ASSERT_NE(Json(show)["capabilities"].dump().find("thinking"), std::string::npos) << show->body;
+  const std::string messages = R"("messages":[{"role":"user","content":"why?"}])";
+  auto on = Post("/api/chat", R"({"model":"thinker","stream":false,)" + messages +
+                                  R"(,"options":{"temperature":0,"num_predict":12}})");
+  ASSERT_EQ(on->status, 200) << on->body;
+  json j = Json(on);
+  EXPECT_FALSE(j["message"]["thinking"].get<std::string>().empty()) << on->body;
+  EXPECT_EQ(j["message"]["content"], "") << "the thinking block never closed";
+  auto off = Post("/api/chat", R"({"model":"thinker","stream":false,"think":false,)" + messages +
+                                   R"(,"options":{"temperature":0,"num_predict":12}})");
+  json k = Json(off);
+  EXPECT_FALSE(k["message"].contains("thinking")) << off->body;
+  EXPECT_FALSE(k["message"]["content"].get<std::string>().empty()) << off->body;
+}
+
 // Several streaming clients at once with 2 sequences: all finish with their own full text.
 TEST_F(InferenceRoutesTest, ConcurrentStreamsAllFinish) {
   Start(/*num_parallel=*/2);

@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "modelfile/modelfile.h"
 #include "server/json_request.h"
 #include "server/model_facts.h"
 #include "server/model_info.h"
@@ -190,6 +191,28 @@ void ShowModelHandler(ServerState& state, const httplib::Request& req, RequestBo
     license += (i ? "\n" : "") + model->licenses[i];
   }
   if (!license.empty()) out["license"] = license;
+  {
+    // Ollama renders the Modelfile with the request's options merged over the params layer.
+    modelfile::ShowModelfileInput mf;
+    mf.short_name = shown;
+    mf.model_path = model->model_path;
+    mf.adapter_paths = model->adapter_paths;
+    mf.projector_paths = model->projector_paths;
+    mf.template_text = template_text;
+    mf.system = model->system;
+    mf.renderer = model->ConfigString("renderer");
+    mf.parser = model->ConfigString("parser");
+    mf.parameters = nlohmann::json::parse(model->options.dump());
+    if (options.is_object()) {
+      for (auto it = options.begin(); it != options.end(); ++it) mf.parameters[it.key()] = *it;
+    }
+    mf.licenses = model->licenses;
+    for (const ojson& m : model->messages) {
+      if (!m.is_object()) continue;
+      mf.messages.push_back({m.value("role", std::string()), m.value("content", std::string())});
+    }
+    out["modelfile"] = modelfile::FormatModelfile(mf);
+  }
   if (std::string params = FormatParameters(model->options); !params.empty()) {
     out["parameters"] = params;
   }
