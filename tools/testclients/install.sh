@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs the npm packages the tests use as independent checkers (ajv and ajv-formats, pinned
-# by package.json and package-lock.json beside this script) into a cache folder outside the
-# source tree. Idempotent: returns at once when that exact lock file is already installed.
+# Installs the npm packages the tests use as independent checkers and clients (ajv, ajv-formats
+# and the official ollama JavaScript client, pinned by package.json and package-lock.json beside
+# this script) into a cache folder outside the source tree. Idempotent: returns at once when that exact lock file is already installed.
 # Prints the folder it uses. Override it with CORRAL_TESTCLIENTS_DIR.
 set -euo pipefail
 
@@ -19,7 +19,7 @@ if ! command -v npm >/dev/null 2>&1; then
   echo "install.sh: npm is missing; scripts/install-deps.sh installs it" >&2
   exit 1
 fi
-# ajv runs on the system Node.js (Debian 12's 18 is enough); no private Node.js is needed.
+# These run on the system Node.js (Debian 12's 18 is enough); no private Node.js is needed.
 
 mkdir -p "$dir"
 rm -f "$marker"

@@ -1,0 +1,943 @@
+// End-to-end suite of `corral serve` driven by the official `ollama` JavaScript client (0.6.x)
+// and by raw HTTP: model management, generate, chat, structured output, logprobs, embeddings,
+// errors, concurrency and the queue limit, memory over many requests, and a crash mid-upload.
+//
+// Usage: node ollama_client_e2e.mjs CORRAL_BINARY TMP_DIR [MODEL.gguf]
+//   MODEL.gguf defaults to stories260K.gguf under $CORRAL_TESTDATA or ../shared/testdata (beside
+//   the repository). Prints one line per check; exits 1 on any failure, 77 when nothing can run
+//   (the ollama package or the test model is missing).
+//
+// The ollama package lives outside the source tree, in CORRAL_TESTCLIENTS_DIR (default
+// $XDG_CACHE_HOME/corral/testclients); tools/testclients/install.sh puts it there.
+import assert from 'node:assert/strict';
+import {spawn, spawnSync} from 'node:child_process';
+import {createHash, randomBytes} from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import {createRequire} from 'node:module';
+import net from 'node:net';
+import {homedir} from 'node:os';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+const kSkip = 77;
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function clientsDir() {
+  if (process.env.CORRAL_TESTCLIENTS_DIR) return process.env.CORRAL_TESTCLIENTS_DIR;
+  const cache = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
+  return path.join(cache, 'corral', 'testclients');
+}
+
+let Ollama;
+try {
+  const require = createRequire(path.join(clientsDir(), 'package.json'));
+  ({Ollama} = require('ollama'));
+} catch (e) {
+  console.log(
+      `SKIP: the ollama npm package is not installed at ${clientsDir()} ` +
+      `(run tools/testclients/install.sh): ${e.message}`);
+  process.exit(kSkip);
+}
+
+const [binary, tmpArg, modelArg] = process.argv.slice(2);
+if (!binary || !tmpArg) {
+  console.error('usage: node ollama_client_e2e.mjs CORRAL_BINARY TMP_DIR [MODEL.gguf]');
+  process.exit(2);
+}
+const testdata = process.env.CORRAL_TESTDATA || path.join(repoRoot, '..', 'shared', 'testdata');
+const modelPath = modelArg || path.join(testdata, 'models', 'stories260K.gguf');
+if (!fs.existsSync(modelPath)) {
+  console.log(`SKIP: ${modelPath} is absent (set CORRAL_TESTDATA); every scenario needs a model`);
+  process.exit(kSkip);
+}
+const tmp = fs.mkdtempSync(path.join(path.resolve(tmpArg), 'ollama-e2e-'));
+const modelsDir = path.join(tmp, 'models');
+
+// ---- the tiny runner ----
+
+let failures = 0;
+let passes = 0;
+async function check(name, fn) {
+  const start = Date.now();
+  try {
+    const note = await fn();
+    ++passes;
+    console.log(`ok   ${name} (${Date.now() - start} ms)${note ? ': ' + note : ''}`);
+  } catch (e) {
+    ++failures;
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+  }
+}
+
+// ---- the server ----
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const {port} = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let serverCount = 0;
+
+class Server {
+  static async start(env = {}) {
+    const s = new Server();
+    s.port = await freePort();
+    s.base = `http://127.0.0.1:${s.port}`;
+    s.log = path.join(tmp, `server-${++serverCount}.log`);
+    const fd = fs.openSync(s.log, 'w');
+    s.proc = spawn(binary, ['serve'], {
+      env: {...process.env, OLLAMA_HOST: `127.0.0.1:${s.port}`, OLLAMA_MODELS: modelsDir, ...env},
+      stdio: ['ignore', fd, fd]
+    });
+    fs.closeSync(fd);
+    s.exited = new Promise((r) => s.proc.once('exit', (code, signal) => r({code, signal})));
+    for (let i = 0; i < 300; ++i) {
+      try {
+        const res = await fetch(s.base + '/');
+        if (res.status === 200 && (await res.text()) === 'Ollama is running') {
+          s.client = new Ollama({host: s.base});
+          return s;
+        }
+      } catch {
+      }
+      if (s.proc.exitCode !== null) break;
+      await sleep(50);
+    }
+    throw new Error(`corral serve did not answer GET /: ${s.logTail()}`);
+  }
+  logTail() {
+    return fs.readFileSync(this.log, 'utf8').slice(-3000);
+  }
+  rssKiB() {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${this.proc.pid}/status`, 'utf8'));
+    return Number(m[1]);
+  }
+  async stop() {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.proc.kill('SIGTERM');
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 15000);
+    const r = await this.exited;
+    clearTimeout(t);
+    assert.equal(r.code, 0, `serve exited with ${JSON.stringify(r)}: ${this.logTail()}`);
+  }
+}
+
+// Raw HTTP without URL normalization (fetch would resolve "..") and with a full body we choose.
+function rawRequest(base, method, rawPath, body, headers = {}) {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+        {host: url.hostname, port: url.port, method, path: rawPath, headers}, (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => resolve({
+                          status: res.statusCode,
+                          headers: res.headers,
+                          text: Buffer.concat(chunks).toString('utf8')
+                        }));
+          res.on('error', reject);
+        });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function postJson(server, route, body) {
+  const res = await fetch(
+      server.base + route,
+      {method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body)});
+  return {status: res.status, type: res.headers.get('content-type'), text: await res.text()};
+}
+
+// Asserts a native error: the status and {"error": text} exactly.
+function assertError(r, status, text, what) {
+  assert.equal(r.status, status, `${what}: status ${r.status} body ${r.text}`);
+  assert.deepEqual(JSON.parse(r.text), {error: text}, what);
+}
+
+const rfc3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/;
+const hex64 = /^[0-9a-f]{64}$/;
+const isCount = (v) => Number.isInteger(v) && v > 0;
+
+function assertDetails(d) {
+  assert.equal(d.format, 'gguf');
+  assert.equal(d.family, 'llama');
+  assert.deepEqual(d.families, ['llama']);
+  assert.equal(typeof d.parent_model, 'string');
+  // 292,992 parameters (llama.cpp's count), formatted as Ollama's HumanNumber does.
+  assert.equal(d.parameter_size, '293K');
+  // The file has no general.file_type: Ollama's FileType() is then "unknown".
+  assert.equal(d.quantization_level, 'unknown');
+}
+
+// The final chunk / non-streamed reply of a generation that stopped on num_predict.
+function assertFinal(r, model, nPredict) {
+  assert.equal(r.model, model);
+  assert.match(r.created_at, rfc3339);
+  assert.match(r.created_at, /Z$/, 'created_at is UTC');
+  assert.equal(r.done, true);
+  assert.equal(r.done_reason, 'length');
+  assert.equal(r.eval_count, nPredict);
+  for (const k of ['total_duration', 'load_duration', 'prompt_eval_count', 'eval_duration']) {
+    assert.ok(isCount(r[k]), `${k} = ${r[k]}`);
+  }
+  assert.ok(r.total_duration >= r.eval_duration);
+}
+
+// ---- the reference text ----
+
+function referenceGreedy(text, nPredict) {
+  const r = spawnSync('node', [path.join(repoRoot, 'tools', 'reference', 'llama_reference.mjs')], {
+    input: JSON.stringify({op: 'greedy', model: modelPath, text, n_predict: nPredict}),
+    encoding: 'utf8',
+    timeout: 120000
+  });
+  let out;
+  try {
+    out = JSON.parse(r.stdout);
+  } catch {
+    return {error: `no answer (status ${r.status}): ${r.stderr}`};
+  }
+  return out;
+}
+
+// ---- scenarios ----
+
+const model = 'stories';
+const modelBytes = fs.readFileSync(modelPath);
+const modelDigest = 'sha256:' + createHash('sha256').update(modelBytes).digest('hex');
+const suiteStart = Date.now();
+// Before any server: the harness blocks the event loop (spawnSync) for seconds.
+const reference = referenceGreedy('Once upon a time', 30);
+let server = await Server.start();
+let ollama = server.client;
+
+await check('upload the GGUF blob (201, then 200 when present; HEAD 200)', async () => {
+  let r =
+      await fetch(`${server.base}/api/blobs/${modelDigest}`, {method: 'POST', body: modelBytes});
+  assert.equal(r.status, 201, await r.text());
+  r = await fetch(`${server.base}/api/blobs/${modelDigest}`, {method: 'POST', body: modelBytes});
+  assert.equal(r.status, 200);
+  r = await fetch(`${server.base}/api/blobs/${modelDigest}`, {method: 'HEAD'});
+  assert.equal(r.status, 200);
+  const onDisk = path.join(modelsDir, 'blobs', modelDigest.replace(':', '-'));
+  assert.ok(fs.readFileSync(onDisk).equals(modelBytes), 'blob bytes on disk');
+});
+
+await check('create stories with the client (files, parameters)', async () => {
+  const r = await ollama.create(
+      {model, files: {'stories260K.gguf': modelDigest}, parameters: {temperature: 0}});
+  assert.equal(r.status, 'success');
+  const stream = await ollama.create(
+      {model: 'stories-streamed', files: {'stories260K.gguf': modelDigest}, stream: true});
+  const statuses = [];
+  for await (const part of stream) statuses.push(part.status);
+  assert.equal(statuses.at(-1), 'success', statuses.join(' | '));
+  await ollama.delete({model: 'stories-streamed'});
+});
+
+await check('version', async () => {
+  const v = await ollama.version();
+  assert.deepEqual(Object.keys(v), ['version']);
+  assert.match(v.version, /^\d+\.\d+\.\d+/);
+});
+
+let manifestDigest;
+await check('list: the created model with its fields', async () => {
+  const {models} = await ollama.list();
+  assert.equal(models.length, 1, JSON.stringify(models));
+  const m = models[0];
+  assert.equal(m.name, 'stories:latest');
+  assert.equal(m.model, 'stories:latest');
+  assert.match(m.modified_at, rfc3339);
+  assert.ok(Math.abs(Date.parse(m.modified_at) - Date.now()) < 600000, m.modified_at);
+  assert.ok(m.size > modelBytes.length && m.size < modelBytes.length + 100000, `size ${m.size}`);
+  assert.match(m.digest, hex64);
+  const manifest = fs.readFileSync(
+      path.join(modelsDir, 'manifests', 'registry.ollama.ai', 'library', 'stories', 'latest'));
+  assert.equal(m.digest, createHash('sha256').update(manifest).digest('hex'), 'manifest digest');
+  manifestDigest = m.digest;
+  assertDetails(m.details);
+  assert.equal(m.expires_at, undefined);
+});
+
+let embeddingLength;
+await check('show: details, model_info, template, parameters, capabilities', async () => {
+  const s = await ollama.show({model});
+  embeddingLength = s.model_info['llama.embedding_length'];
+  assert.equal(embeddingLength, 64);
+  assert.equal(s.model_info['llama.context_length'], 2048);
+  assert.equal(s.model_info['general.architecture'], 'llama');
+  assertDetails(s.details);
+  assert.equal(s.details.context_length, 2048);
+  assert.equal(s.details.embedding_length, 64);
+  assert.equal(s.model_info['general.name'], undefined, 'general.name is left out');
+  assert.equal(typeof s.template, 'string');
+  assert.ok(s.template.length > 0);
+  assert.match(s.parameters, /^temperature\s+0$/m, s.parameters);
+  assert.ok(s.capabilities.includes('completion'), JSON.stringify(s.capabilities));
+  assert.ok(!s.capabilities.includes('embedding'));
+  assert.match(s.modified_at, rfc3339);
+  assert.equal(s.tensors.length, 48);
+  assert.deepEqual(
+      s.tensors.find((t) => t.name === 'token_embd.weight'),
+      {name: 'token_embd.weight', type: 'F32', shape: [64, 512]});
+  // Long arrays are left out unless verbose.
+  assert.ok(
+      !Array.isArray(s.model_info['tokenizer.ggml.tokens']) ||
+      s.model_info['tokenizer.ggml.tokens'].length === 0);
+  const verbose = await ollama.show({model, verbose: true});
+  assert.equal(verbose.model_info['tokenizer.ggml.tokens'].length, 512);
+  assert.equal(typeof s.modelfile, 'string', 'show has a modelfile');
+  assert.match(s.modelfile, /^# Modelfile generated by "ollama show"/);
+  assert.match(s.modelfile, /^PARAMETER temperature 0$/m);
+});
+
+await check('copy, then delete the copy', async () => {
+  assert.deepEqual(
+      await ollama.copy({source: model, destination: 'copy/stories:v1'}), {status: 'success'});
+  let {models} = await ollama.list();
+  const copy = models.find((m) => m.name === 'copy/stories:v1');
+  assert.ok(copy, JSON.stringify(models.map((m) => m.name)));
+  assert.equal(copy.digest, manifestDigest);
+  assert.deepEqual(await ollama.delete({model: 'copy/stories:v1'}), {status: 'success'});
+  ({models} = await ollama.list());
+  assert.deepEqual(models.map((m) => m.name), ['stories:latest']);
+  assert.ok(
+      fs.existsSync(path.join(modelsDir, 'blobs', modelDigest.replace(':', '-'))),
+      'the shared blob stays');
+});
+
+await check('generate: streamed chunks equal the non-streamed reply (temperature 0)', async () => {
+  const req = {model, prompt: 'Once upon a time', options: {num_predict: 24}};
+  const whole = await ollama.generate({...req, stream: false});
+  assertFinal(whole, model, 24);
+  assert.ok(whole.response.length > 0);
+  assert.ok(
+      Array.isArray(whole.context) && whole.context.length > 24 &&
+          whole.context.every(Number.isInteger),
+      'context');
+  const stream = await ollama.generate({...req, stream: true});
+  let text = '';
+  let last;
+  let n = 0;
+  for await (const part of stream) {
+    ++n;
+    assert.equal(part.model, model);
+    assert.equal(typeof part.response, 'string');
+    if (!part.done) assert.equal(part.context, undefined);
+    text += part.response;
+    last = part;
+  }
+  assert.ok(n > 2, `${n} chunks`);
+  assertFinal(last, model, 24);
+  assert.deepEqual(last.context, whole.context);
+  assert.equal(text, whole.response);
+});
+
+await check('ps after a generate', async () => {
+  const {models} = await ollama.ps();
+  assert.equal(models.length, 1, JSON.stringify(models));
+  const m = models[0];
+  assert.equal(m.name, 'stories:latest');
+  assert.equal(m.model, 'stories:latest');
+  assert.ok(isCount(m.size), `size ${m.size}`);
+  assert.equal(m.size_vram, 0);
+  assert.equal(m.digest, manifestDigest);
+  assertDetails(m.details);
+  assert.ok(isCount(m.context_length), `context_length ${m.context_length}`);
+  assert.match(m.expires_at, rfc3339);
+  const left = Date.parse(m.expires_at) - Date.now();
+  assert.ok(left > 200000 && left <= 301000, `expires in ${left} ms (keep_alive 5m)`);
+});
+
+await check('unload with keep_alive 0: ps is empty after', async () => {
+  const r = await ollama.generate({model, prompt: '', keep_alive: 0});
+  assert.equal(r.done, true);
+  assert.equal(r.done_reason, 'unload');
+  assert.equal(r.response, '');
+  assert.deepEqual((await ollama.ps()).models, []);
+  const c = await ollama.chat({model, messages: [], keep_alive: 0});
+  assert.equal(c.done_reason, 'unload');
+  assert.deepEqual(c.message, {role: 'assistant', content: ''});
+});
+
+await check('raw generate equals llama.cpp greedy continuation', async () => {
+  if (reference.error) return `SKIPPED (no llama.cpp reference: ${reference.error})`;
+  const r = await ollama.generate(
+      {model, prompt: 'Once upon a time', raw: true, stream: false, options: {num_predict: 30}});
+  assert.equal(r.response, reference.text);
+  assert.equal(r.eval_count, 30);
+  assert.equal(r.context, undefined, 'raw replies carry no context');
+  assert.equal(r.prompt_eval_count, reference.prompt.length);
+  return JSON.stringify(r.response);
+});
+
+await check('stop strings end the text before the stop', async () => {
+  const base = {model, prompt: 'Once upon a time', raw: true, stream: false};
+  const full = await ollama.generate({...base, options: {num_predict: 30}});
+  const cut = full.response.indexOf(' girl');
+  assert.ok(cut > 0, full.response);
+  for (const stream of [false, true]) {
+    const req = {...base, stream, options: {num_predict: 30, stop: [' girl', 'zzz']}};
+    let text = '';
+    let last;
+    if (stream) {
+      for await (const part of await ollama.generate(req)) {
+        text += part.response;
+        last = part;
+      }
+    } else {
+      last = await ollama.generate(req);
+      text = last.response;
+    }
+    assert.equal(text, full.response.slice(0, cut), `stream ${stream}`);
+    assert.equal(last.done_reason, 'stop');
+  }
+});
+
+await check('options.num_predict gives exactly that many tokens', async () => {
+  for (const n of [1, 7]) {
+    const r = await ollama.generate({model, prompt: 'Tom had a dog', options: {num_predict: n}});
+    assert.equal(r.eval_count, n);
+    assert.equal(r.done_reason, 'length');
+    assert.equal(r.logprobs, undefined);
+  }
+});
+
+await check('chat: streamed chunks equal the non-streamed reply', async () => {
+  const req = {
+    model,
+    messages: [{role: 'user', content: 'Tell me about a cat.'}],
+    options: {num_predict: 20}
+  };
+  const whole = await ollama.chat({...req, stream: false});
+  assertFinal(whole, model, 20);
+  assert.equal(whole.message.role, 'assistant');
+  assert.ok(whole.message.content.length > 0);
+  assert.equal(whole.context, undefined);
+  let text = '';
+  let last;
+  for await (const part of await ollama.chat({...req, stream: true})) {
+    assert.equal(part.message.role, 'assistant');
+    text += part.message.content;
+    last = part;
+  }
+  assertFinal(last, model, 20);
+  assert.equal(last.message.content, '', 'the final chunk carries no content');
+  assert.equal(text, whole.message.content);
+});
+
+// Throws a SyntaxError unless `text` is JSON or a prefix of some JSON text (a generation cut by
+// num_predict): a recursive-descent parser for which running out of input is not an error.
+function assertJsonOrPrefix(text) {
+  let i = 0;
+  const end = () => i >= text.length;
+  const ws = () => {
+    while (!end() && ' \t\r\n'.includes(text[i])) ++i;
+    return !end();
+  };
+  const fail = () => {
+    throw new SyntaxError(
+        `not JSON at ${i}: ${JSON.stringify(text.slice(Math.max(0, i - 20), i + 20))}`);
+  };
+  const literal = (word) => {
+    for (const c of word) {
+      if (end()) return false;
+      if (text[i++] !== c) fail();
+    }
+    return true;
+  };
+  const string = () => {
+    ++i;  // the opening quote
+    while (!end()) {
+      const c = text[i++];
+      if (c === '"') return true;
+      if (c.charCodeAt(0) < 0x20) fail();
+      if (c === '\\') {
+        if (end()) return false;
+        const e = text[i++];
+        if (e === 'u') {
+          for (let k = 0; k < 4; ++k) {
+            if (end()) return false;
+            if (!/[0-9a-fA-F]/.test(text[i++])) fail();
+          }
+        } else if (!'"\\/bfnrt'.includes(e)) {
+          fail();
+        }
+      }
+    }
+    return false;
+  };
+  const value = () => {
+    if (!ws()) return false;
+    const c = text[i];
+    if (c === '"') return string();
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      ++i;
+      if (!ws()) return false;
+      if (text[i] === close) return ++i, true;
+      for (;;) {
+        if (close === '}') {
+          if (text[i] !== '"') fail();
+          if (!string() || !ws()) return false;
+          if (text[i++] !== ':') fail();
+        }
+        if (!value() || !ws()) return false;
+        const sep = text[i++];
+        if (sep === close) return true;
+        if (sep !== ',') fail();
+        if (!ws()) return false;
+      }
+    }
+    if (c === 't') return literal('true');
+    if (c === 'f') return literal('false');
+    if (c === 'n') return literal('null');
+    const m = /^-?(0|[1-9]\d*)?(\.\d*)?([eE][+-]?\d*)?/.exec(text.slice(i));
+    if (!m[0]) fail();
+    i += m[0].length;
+    if (end()) return false;
+    JSON.parse(m[0]);  // not at the end, so the number must be complete
+    return true;
+  };
+  if (value() && ws()) fail();  // trailing text after a complete value
+}
+
+await check('format json: the output is JSON (or its prefix when cut by num_predict)', async () => {
+  // The prefix checker rejects broken JSON.
+  for (const bad of ['{"a" 1', '{"a":1}}', '[1,,2]', '{a:1}', '"\\q"']) {
+    assert.throws(() => assertJsonOrPrefix(bad), SyntaxError, bad);
+  }
+  for (const good of ['{"a": [1, -2.5e3, "x\\n", {}], "b": nu', '{ "x" : "abc']) {
+    assertJsonOrPrefix(good);
+  }
+  const r = await ollama.chat({
+    model,
+    messages: [{role: 'user', content: 'A dog as JSON.'}],
+    format: 'json',
+    options: {num_predict: 300}
+  });
+  const text = r.message.content;
+  if (r.done_reason === 'stop') {
+    JSON.parse(text);
+  } else {
+    // stories260K never closes its JSON strings within the budget; check what came out.
+    assert.equal(r.done_reason, 'length');
+    assert.equal(r.eval_count, 300);
+    assertJsonOrPrefix(text);
+  }
+  const g =
+      await ollama.generate({model, prompt: 'Hi', format: 'json', options: {num_predict: 200}});
+  assertJsonOrPrefix(g.response);
+  assert.match(g.response, /^\s*[{\[]/);
+  return `${r.done_reason}: ${JSON.stringify(text.slice(0, 60))}...`;
+});
+
+await check('chat format schema: the output validates', async () => {
+  const schema = {
+    type: 'object',
+    properties: {
+      name: {type: 'string', maxLength: 12},
+      age: {type: 'integer', minimum: 1, maximum: 99},
+      kind: {enum: ['cat', 'dog', 'bird']}
+    },
+    required: ['name', 'age', 'kind'],
+    additionalProperties: false
+  };
+  const r = await ollama.chat({
+    model,
+    messages: [{role: 'user', content: 'A pet.'}],
+    format: schema,
+    options: {num_predict: 200}
+  });
+  assert.equal(r.done_reason, 'stop', r.message.content);
+  const v = JSON.parse(r.message.content);
+  assert.deepEqual(Object.keys(v).sort(), ['age', 'kind', 'name']);
+  assert.equal(typeof v.name, 'string');
+  assert.ok([...v.name].length <= 12, v.name);
+  assert.ok(Number.isInteger(v.age) && v.age >= 1 && v.age <= 99, String(v.age));
+  assert.ok(['cat', 'dog', 'bird'].includes(v.kind), v.kind);
+  return r.message.content;
+});
+
+await check('logprobs with top_logprobs 3 (generate and chat)', async () => {
+  const r = await ollama.generate({
+    model,
+    prompt: 'Once upon a time',
+    raw: true,
+    logprobs: true,
+    top_logprobs: 3,
+    options: {num_predict: 6}
+  });
+  assert.equal(r.logprobs.length, 6);
+  assert.equal(r.logprobs.map((l) => l.token).join(''), r.response);
+  for (const l of r.logprobs) {
+    assert.equal(typeof l.token, 'string');
+    assert.ok(l.logprob <= 0 && Number.isFinite(l.logprob), String(l.logprob));
+    assert.deepEqual(l.bytes, [...Buffer.from(l.token, 'utf8')]);
+    assert.equal(l.top_logprobs.length, 3);
+    for (let i = 0; i < 3; ++i) {
+      const t = l.top_logprobs[i];
+      assert.equal(typeof t.token, 'string');
+      assert.deepEqual(t.bytes, [...Buffer.from(t.token, 'utf8')]);
+      if (i > 0) assert.ok(t.logprob <= l.top_logprobs[i - 1].logprob, 'sorted descending');
+    }
+    // Greedy: the chosen token is the most likely one.
+    assert.equal(l.top_logprobs[0].token, l.token);
+    assert.ok(Math.abs(l.top_logprobs[0].logprob - l.logprob) < 1e-5);
+  }
+  const c = await ollama.chat({
+    model,
+    messages: [{role: 'user', content: 'Hi'}],
+    logprobs: true,
+    options: {num_predict: 4}
+  });
+  assert.equal(c.logprobs.length, 4);
+  assert.equal(c.logprobs.map((l) => l.token).join(''), c.message.content);
+  assert.equal(c.logprobs[0].top_logprobs, undefined, 'no top_logprobs unless asked');
+});
+
+await check('embed: normalized vectors; legacy embeddings', async () => {
+  const r = await ollama.embed({model, input: ['Once upon a time', 'a cat']});
+  assert.equal(r.model, model);
+  assert.equal(r.embeddings.length, 2);
+  for (const v of r.embeddings) {
+    assert.equal(v.length, embeddingLength);
+    const norm = Math.hypot(...v);
+    assert.ok(Math.abs(norm - 1) < 1e-3, `norm ${norm}`);
+  }
+  assert.notDeepEqual(r.embeddings[0], r.embeddings[1]);
+  assert.ok(isCount(r.prompt_eval_count) && isCount(r.total_duration));
+  const single = await ollama.embed({model, input: 'Once upon a time'});
+  assert.equal(single.embeddings.length, 1);
+  single.embeddings[0].forEach((x, i) => assert.ok(Math.abs(x - r.embeddings[0][i]) < 1e-4));
+  const legacy = await ollama.embeddings({model, prompt: 'Once upon a time'});
+  assert.deepEqual(Object.keys(legacy), ['embedding']);
+  assert.equal(legacy.embedding.length, embeddingLength);
+  // Not normalized, but the same direction as /api/embed's vector.
+  const norm = Math.hypot(...legacy.embedding);
+  const cos = legacy.embedding.reduce((s, x, i) => s + x * r.embeddings[0][i], 0) / norm;
+  assert.ok(cos > 0.999, `cosine ${cos}`);
+  assert.deepEqual(await ollama.embed({model, input: []}).then((e) => e.embeddings), []);
+});
+
+await check('errors: unknown model, per endpoint', async () => {
+  const nope = {model: 'nope'};
+  assertError(
+      await postJson(server, '/api/generate', {...nope, prompt: 'x'}), 404,
+      'model \'nope\' not found', 'generate');
+  assertError(
+      await postJson(server, '/api/chat', {...nope, messages: []}), 404, 'model \'nope\' not found',
+      'chat');
+  assertError(
+      await postJson(server, '/api/embed', {...nope, input: 'x'}), 404,
+      'model "nope" not found, try pulling it first', 'embed');
+  assertError(
+      await postJson(server, '/api/embeddings', {...nope, prompt: 'x'}), 404,
+      'model "nope" not found, try pulling it first', 'embeddings');
+  assertError(
+      await postJson(server, '/api/show', nope), 404, 'model \'nope:latest\' not found', 'show');
+  assertError(
+      await postJson(server, '/api/copy', {source: 'nope', destination: 'x'}), 404,
+      'model "nope" not found', 'copy');
+  const del =
+      await fetch(server.base + '/api/delete', {method: 'DELETE', body: '{"model":"nope"}'});
+  assertError(
+      {status: del.status, text: await del.text()}, 404, 'model \'nope\' not found', 'delete');
+  assertError(
+      await postJson(server, '/api/generate', {prompt: 'x'}), 404, 'model \'\' not found',
+      'generate without model');
+  assertError(await postJson(server, '/api/chat', {}), 400, 'model is required', 'chat no model');
+});
+
+await check('errors: malformed JSON, wrong types, empty body', async () => {
+  for (const route of ['/api/generate', '/api/chat', '/api/embed', '/api/show', '/api/create']) {
+    let r = await postJson(server, route, '{"model": "stories",');
+    assert.equal(r.status, 400, `${route} malformed: ${r.text}`);
+    assert.equal(typeof JSON.parse(r.text).error, 'string');
+    r = await postJson(server, route, '{"model": 5}');
+    assert.equal(r.status, 400, `${route} wrong type: ${r.text}`);
+    assert.match(JSON.parse(r.text).error, /json: cannot unmarshal number into Go struct field/);
+    r = await rawRequest(server.base, 'POST', route, '');
+    assertError(r, 400, 'missing request body', `${route} empty body`);
+  }
+  const r =
+      await postJson(server, '/api/generate', {model, prompt: 'x', options: {num_predict: 'many'}});
+  assert.equal(r.status, 400, r.text);
+  const t = await postJson(server, '/api/generate', {model, prompt: 'x', top_logprobs: 21});
+  assertError(t, 400, 'top_logprobs must be between 0 and 20', 'top_logprobs');
+});
+
+await check('errors: bad names never reach the file system', async () => {
+  for (const bad of ['../x', 'a/../../b', '/etc/passwd', 'a:b:c', '']) {
+    if (bad !== '') {
+      assertError(
+          await postJson(server, '/api/generate', {model: bad, prompt: 'x'}), 400,
+          'invalid model name', `generate ${bad}`);
+      assertError(
+          await postJson(server, '/api/chat', {model: bad, messages: []}), 400,
+          'invalid model name', `chat ${bad}`);
+    }
+    assertError(
+        await postJson(server, '/api/create', {model: bad, files: {'m.gguf': modelDigest}}), 400,
+        'invalid model name', `create ${JSON.stringify(bad)}`);
+    assertError(
+        await postJson(server, '/api/copy', {source: model, destination: bad}), 400,
+        `destination "${bad}" is invalid`, `copy to ${bad}`);
+    const del = await fetch(
+        server.base + '/api/delete', {method: 'DELETE', body: JSON.stringify({model: bad})});
+    if (bad !== '') {
+      assertError(
+          {status: del.status, text: await del.text()}, 400, `name "${bad}" is invalid`,
+          `delete ${bad}`);
+    }
+  }
+  assertError(
+      await postJson(server, '/api/create', {model: 'x', files: {'../m.gguf': modelDigest}}), 400,
+      'file path must be relative', 'create with ../ file name');
+  assert.ok(!fs.existsSync(path.join(tmp, 'x')) && !fs.existsSync(path.join(modelsDir, 'x')));
+  assert.deepEqual((await ollama.list()).models.map((m) => m.name), ['stories:latest']);
+});
+
+await check('errors: digests with traversal or the wrong form', async () => {
+  for (const p
+           of ['/api/blobs/sha256:../../x', '/api/blobs/sha256:..%2F..%2Fx',
+               '/api/blobs/sha256:' +
+                   'a'.repeat(63),
+               '/api/blobs/md5:' +
+                   'a'.repeat(64)]) {
+    const r = await rawRequest(server.base, 'POST', p, 'data');
+    assert.ok(r.status === 400 || r.status === 404, `${p}: ${r.status} ${r.text}`);
+    if (r.status === 400) assert.deepEqual(JSON.parse(r.text), {error: 'invalid digest format'}, p);
+    const h = await rawRequest(server.base, 'HEAD', p);
+    assert.ok(h.status === 400 || h.status === 404, `HEAD ${p}: ${h.status}`);
+  }
+  const body = Buffer.from('some bytes');
+  const hex = createHash('sha256').update(body).digest('hex');
+  const r = await rawRequest(server.base, 'POST', `/api/blobs/sha256-${hex}`, body);
+  assertError(
+      r, 400, `digest mismatch, expected "sha256-${hex}", got "sha256:${hex}"`, 'sha256- form');
+  const wrong = await rawRequest(server.base, 'POST', `/api/blobs/sha256:${'0'.repeat(64)}`, body);
+  assertError(
+      wrong, 400, `digest mismatch, expected "sha256:${'0'.repeat(64)}", got "sha256:${hex}"`,
+      'wrong digest');
+  const names = fs.readdirSync(path.join(modelsDir, 'blobs'));
+  assert.ok(
+      !names.includes(`sha256-${hex}`) && !names.some((n) => n.includes('tmp')), names.join(' '));
+  assert.equal(fs.readdirSync(tmp).filter((n) => n === 'x').length, 0);
+});
+
+await check('errors: a body over 64 MiB gets 413', async () => {
+  const big = Buffer.alloc(65 * 1024 * 1024, 0x20);
+  Buffer.from(`{"model":"${model}","messages":[],"x":"`).copy(big);
+  big.write('"}', big.length - 2);
+  let r;
+  try {
+    r = await rawRequest(
+        server.base, 'POST', '/api/chat', big,
+        {'Content-Type': 'application/json', 'Content-Length': big.length});
+  } catch (e) {
+    throw new Error(`no response to the oversized body: ${e.message}`);
+  }
+  assertError(r, 413, 'request body too large', 'oversized chat');
+  assert.equal((await fetch(server.base + '/')).status, 200, 'still serving');
+});
+
+await check('errors through the client: the rejected promise carries the server text', async () => {
+  await assert.rejects(
+      ollama.generate({model: 'nope', prompt: 'x'}),
+      (e) => e.message === 'model \'nope\' not found' && e.status_code === 404);
+  await assert.rejects(
+      ollama.chat({model: 'a/../../b', messages: [{role: 'user', content: 'x'}]}),
+      (e) => e.message === 'invalid model name' && e.status_code === 400);
+  await assert.rejects(
+      ollama.show({model: 'nope'}), (e) => e.message === 'model \'nope:latest\' not found');
+  await assert.rejects(
+      ollama.embed({model, input: 5}),
+      (e) => e.message === 'invalid input type' && e.status_code === 400);
+  await assert.rejects(
+      ollama.create({model: 'z'}),
+      (e) => e.message === 'neither \'from\' or \'files\' was specified');
+  const stream = await ollama.chat({model: 'nope', messages: [], stream: true}).catch((e) => e);
+  assert.equal(stream.message, 'model \'nope\' not found');
+});
+
+await server.stop();
+
+// ---- concurrency ----
+
+server = await Server.start({OLLAMA_NUM_PARALLEL: '4'});
+ollama = server.client;
+await check('32 concurrent streaming chats with OLLAMA_NUM_PARALLEL=4', async () => {
+  const start = Date.now();
+  const one = async (i) => {
+    let text = '';
+    let last;
+    const stream = await ollama.chat({
+      model,
+      stream: true,
+      options: {num_predict: 16},
+      messages: [{role: 'user', content: `Story number ${i}`}]
+    });
+    for await (const part of stream) {
+      text += part.message.content;
+      last = part;
+    }
+    assert.equal(last.done, true);
+    assert.ok(['length', 'stop'].includes(last.done_reason), last.done_reason);
+    assert.ok(text.length > 0, `chat ${i} is empty`);
+    return text;
+  };
+  const texts = await Promise.all(Array.from({length: 32}, (_, i) => one(i)));
+  // Greedy and batched: the same prompt alone gives the same text.
+  const alone = await ollama.chat(
+      {model, options: {num_predict: 16}, messages: [{role: 'user', content: 'Story number 5'}]});
+  assert.equal(texts[5], alone.message.content);
+  return `${Date.now() - start} ms for 32`;
+});
+await server.stop();
+
+// Fires `n` slow generations at once (the grammar lets stories stop only after 2000 letters);
+// checks each answer and returns the statuses.
+async function fireSlow(n, minServed) {
+  await ollama.generate({model, prompt: ''});  // loaded
+  const slow = JSON.stringify({
+    model,
+    prompt: 'Once',
+    raw: true,
+    stream: false,
+    grammar: 'root ::= [a-z]{2000}',
+    options: {num_predict: 4000}
+  });
+  const start = Date.now();
+  const signal = AbortSignal.timeout(150000);
+  const one = async () => {
+    const res = await fetch(server.base + '/api/generate', {method: 'POST', body: slow, signal});
+    return {status: res.status, text: await res.text(), ms: Date.now() - start};
+  };
+  const results = await Promise.all(Array.from({length: n}, one));
+  const ok = results.filter((r) => r.status === 200);
+  const busy = results.filter((r) => r.status === 503);
+  const summary = `${ok.length} x 200, ${busy.length} x 503; last answer after ` +
+      `${Math.max(...results.map((r) => r.ms))} ms`;
+  assert.equal(ok.length + busy.length, n, JSON.stringify(results.map((r) => r.status)));
+  for (const r of busy) {
+    assert.deepEqual(
+        JSON.parse(r.text),
+        {error: 'server busy, please try again.  maximum pending requests exceeded'});
+  }
+  for (const r of ok) {
+    const g = JSON.parse(r.text);
+    assert.match(g.response, /^[a-z]+$/);
+    assert.ok(g.response.length >= 2000 || g.done_reason === 'length', `${g.response.length}`);
+  }
+  assert.ok(busy.length >= 1, `some requests are refused (${summary})`);
+  assert.ok(ok.length >= minServed && ok.length < n, summary);
+  return summary;
+}
+
+server = await Server.start({OLLAMA_NUM_PARALLEL: '4', OLLAMA_MAX_QUEUE: '2'});
+ollama = server.client;
+await check(
+    'OLLAMA_MAX_QUEUE=2, 8 slow requests: 4 run, 2 wait, the rest get 503', () => fireSlow(8, 6));
+await server.stop();
+
+server = await Server.start({OLLAMA_NUM_PARALLEL: '4', OLLAMA_MAX_QUEUE: '8'});
+ollama = server.client;
+await check(
+    'OLLAMA_MAX_QUEUE=8, 32 slow requests: beyond the queue 503, the rest 200, none hang',
+    () => fireSlow(32, 12));
+await server.stop();
+
+// ---- memory over many requests ----
+
+server = await Server.start();
+ollama = server.client;
+await check(
+    '1000 sequential num_predict 1 generates: RSS grows < 10 MiB after the first 100', async () => {
+      const start = Date.now();
+      let after100 = 0;
+      for (let i = 1; i <= 1000; ++i) {
+        const r =
+            await ollama.generate({model, prompt: `Request ${i % 37}`, options: {num_predict: 1}});
+        assert.equal(r.eval_count, 1);
+        if (i === 100) after100 = server.rssKiB();
+      }
+      const after1000 = server.rssKiB();
+      const growth = after1000 - after100;
+      assert.ok(growth < 10 * 1024, `RSS ${after100} KiB -> ${after1000} KiB`);
+      return `VmRSS ${after100} KiB after 100, ${after1000} KiB after 1000 (${growth} KiB), ` +
+          `${((Date.now() - start) / 1000).toFixed(1)} s`;
+    });
+
+// ---- crash during an upload ----
+
+await check('kill -9 during a blob upload leaves no blob of that digest', async () => {
+  const data = randomBytes(48 * 1024 * 1024);
+  const hex = createHash('sha256').update(data).digest('hex');
+  const url = new URL(server.base);
+  const req = http.request({
+    host: url.hostname,
+    port: url.port,
+    method: 'POST',
+    path: `/api/blobs/sha256:${hex}`,
+    headers: {'Content-Length': data.length}
+  });
+  const settled = new Promise((resolve) => {
+    req.on('error', resolve);
+    req.on('response', (res) => resolve(new Error(`answered ${res.statusCode} before the end`)));
+  });
+  const blobs = path.join(modelsDir, 'blobs');
+  const chunk = 1024 * 1024;
+  let sent = 0;
+  let tempSeen = false;
+  while (sent < 12 * chunk) {
+    req.write(data.subarray(sent, sent + chunk));
+    sent += chunk;
+    await sleep(40);
+    tempSeen ||= fs.readdirSync(blobs).some((n) => n.startsWith('sha256-tmp-'));
+  }
+  assert.ok(tempSeen, 'the upload is being written to a temp file');
+  server.proc.kill('SIGKILL');
+  const exit = await server.exited;
+  assert.equal(exit.signal, 'SIGKILL');
+  await settled;
+  req.destroy();
+  const before = fs.readdirSync(blobs);
+  assert.ok(!before.includes(`sha256-${hex}`), before.join(' '));
+
+  server = await Server.start();
+  ollama = server.client;
+  const head = await fetch(`${server.base}/api/blobs/sha256:${hex}`, {method: 'HEAD'});
+  assert.equal(head.status, 404);
+  const tags = await ollama.list();
+  assert.deepEqual(tags.models.map((m) => m.name), ['stories:latest']);
+  const after = fs.readdirSync(blobs);
+  assert.ok(!after.includes(`sha256-${hex}`));
+  const leftovers = after.filter((n) => !hex64.test(n.replace(/^sha256-/, '')));
+  assert.ok(leftovers.every((n) => /^sha256-tmp-/.test(n)), `unexpected files: ${leftovers}`);
+  const r = await ollama.generate({model, prompt: 'Once', options: {num_predict: 2}});
+  assert.equal(r.eval_count, 2);
+  return `left after restart: ${
+      leftovers.length ? leftovers.join(' ') + ' (temp, removed by ' +
+              'a later start once old)' :
+                         'nothing'}`;
+});
+await server.stop();
+
+console.log(
+    `${passes} passed, ${failures} failed in ${((Date.now() - suiteStart) / 1000).toFixed(1)} s`);
+if (failures === 0)
+  fs.rmSync(tmp, {recursive: true, force: true});
+else
+  console.log(`server logs kept in ${tmp}`);
+process.exit(failures ? 1 : 0);
