@@ -16,6 +16,8 @@
 #include "config/env_config.h"
 #include "engine/context.h"
 #include "engine/model.h"
+#include "sampling/constrained.h"
+#include "sampling/json_schema.h"
 
 namespace corral::cli {
 namespace {
@@ -29,6 +31,9 @@ struct BenchOptions {
   bool json = false;
   bool no_repack = false;
   std::string kv_type;  // empty: OLLAMA_KV_CACHE_TYPE, else f16
+  // Also time generation with sampling (Ollama's default chain, seeded) and with sampling
+  // constrained to JSON (format "json"): what structured output costs per token.
+  bool constrained = false;
 };
 
 struct Stats {
@@ -75,6 +80,50 @@ Result<double> RunGeneration(engine::Context& ctx, int n, std::mt19937& rng) {
   for (int i = 0; i < n; ++i) {
     RETURN_IF_ERROR(ctx.Decode({&t, 1}));
     t.token = Argmax(ctx.Logits(0));
+  }
+  return n / Seconds(std::chrono::steady_clock::now() - start);
+}
+
+// Sampled generation: Ollama's default sampler chain (temperature 0.8, top_k 40, top_p 0.9),
+// optionally through the JSON grammar (a finished object starts a new one, so every step stays
+// constrained). Decoding and sampling are timed together, as a user sees them.
+struct SampledRun {
+  const sampling::GrammarVocab* vocab = nullptr;  // null: unconstrained
+  std::shared_ptr<const sampling::Grammar> grammar;
+  int64_t refused = 0, steps = 0;  // first draws the grammar refused (the slow path)
+};
+
+Result<double> RunSampled(engine::Context& ctx, int n, SampledRun& run) {
+  const int32_t n_vocab = static_cast<int32_t>(ctx.model().hparams().n_vocab);
+  sampling::SamplingOptions options;
+  options.seed = 42;
+  ASSIGN_OR_RETURN(sampling::Sampler sampler,
+                   sampling::Sampler::Create(options, n_vocab, static_cast<int32_t>(n + 1)));
+  std::optional<sampling::GrammarMatcher> matcher;
+  if (run.vocab) matcher.emplace(run.grammar);
+  std::vector<float> scratch;
+  scratch.reserve(static_cast<size_t>(n_vocab));
+  ctx.TruncateSequence(0, 0);
+  engine::BatchToken t{.token = 1, .seq = 0, .want_logits = true};
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < n; ++i) {
+    RETURN_IF_ERROR(ctx.Decode({&t, 1}));
+    std::span<const float> logits = ctx.Logits(0);
+    if (matcher) {
+      if (matcher->IsComplete() && !matcher->CanAccept(" ")) matcher.emplace(run.grammar);
+      bool refused = false;
+      ASSIGN_OR_RETURN(t.token, sampling::SampleConstrained(sampler, *matcher, *run.vocab, logits,
+                                                            scratch, &refused));
+      ++run.steps;
+      run.refused += refused;
+      if (run.vocab->is_eog(t.token)) {
+        matcher.emplace(run.grammar);
+        t.token = 1;
+      }
+    } else {
+      t.token = sampler.Sample(logits);
+    }
+    sampler.Accept(t.token);
   }
   return n / Seconds(std::chrono::steady_clock::now() - start);
 }
@@ -136,6 +185,33 @@ int Run(const BenchOptions& o, CommandIo& io) {
   };
   if (!measure("pp", o.n_prompt, RunPrompt)) return kExitFailure;
   if (!measure("tg", o.n_gen, RunGeneration)) return kExitFailure;
+  if (o.constrained && o.n_gen > 0) {
+    const tokenizer::Tokenizer& tok = (*model)->tokenizer();
+    std::vector<std::string> pieces(static_cast<size_t>(tok.n_tokens()));
+    for (int32_t id = 0; id < tok.n_tokens(); ++id) pieces[id] = tok.TokenToPiece(id, false);
+    sampling::GrammarVocab vocab = sampling::GrammarVocab::Build(pieces, tok.end_of_generation());
+    auto grammar = sampling::Grammar::Parse(sampling::JsonObjectGbnf());
+    if (!grammar.ok()) {
+      io.err << "Error: " << grammar.status().message() << "\n";
+      return kExitFailure;
+    }
+    SampledRun plain, json;
+    json.vocab = &vocab;
+    json.grammar = *grammar;
+    if (!measure(
+            "tg_sampled", o.n_gen,
+            [&](engine::Context& c, int n, std::mt19937&) { return RunSampled(c, n, plain); }) ||
+        !measure("tg_json", o.n_gen, [&](engine::Context& c, int n, std::mt19937&) {
+          return RunSampled(c, n, json);
+        })) {
+      return kExitFailure;
+    }
+    const double extra =
+        out["tg_sampled"]["median"].get<double>() / out["tg_json"]["median"].get<double>() - 1.0;
+    out["tg_json"]["extra_cost"] = extra;
+    out["tg_json"]["refused_first_draws"] =
+        json.steps > 0 ? static_cast<double>(json.refused) / static_cast<double>(json.steps) : 0.0;
+  }
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
   out["peak_rss_bytes"] = static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // ru_maxrss is KiB
@@ -163,7 +239,7 @@ int Run(const BenchOptions& o, CommandIo& io) {
                 out["packed_bytes"].get<uint64_t>() / 1048576.0);
   io.out << line;
   io.out << "test        t/s median      min       max    GB/s\n";
-  for (const char* name : {"pp", "tg"}) {
+  for (const char* name : {"pp", "tg", "tg_sampled", "tg_json"}) {
     if (!out.contains(name)) continue;
     const nlohmann::json& t = out[name];
     std::string label = std::string(name) + std::to_string(t["n"].get<int>());
@@ -175,6 +251,14 @@ int Run(const BenchOptions& o, CommandIo& io) {
       io.out << line;
     }
     io.out << "\n";
+  }
+  if (out.contains("tg_json")) {
+    std::snprintf(line, sizeof line,
+                  "format json costs %+.1f %% per token (first draw refused by the grammar in "
+                  "%.0f %% of steps)\n",
+                  out["tg_json"]["extra_cost"].get<double>() * 100,
+                  out["tg_json"]["refused_first_draws"].get<double>() * 100);
+    io.out << line;
   }
   return kExitOk;
 }
@@ -199,6 +283,8 @@ Command BenchCommand() {
         app.add_flag("--json", options->json, "print JSON for scripts");
         app.add_option("--kv-type", options->kv_type,
                        "KV cache type: f16, f32, q8_0 (default: $OLLAMA_KV_CACHE_TYPE or f16)");
+        app.add_flag("--constrained", options->constrained,
+                     "also time sampled generation, plain and constrained to JSON");
         app.add_flag("--no-repack", options->no_repack,
                      "run every product on the file's rows (no repacked copy)");
         return [options](CommandIo& io) { return Run(*options, io); };
