@@ -238,12 +238,12 @@ int Run(const BenchOptions& o, CommandIo& io) {
                 out["kv_cache_bytes"].get<uint64_t>() / 1048576.0,
                 out["packed_bytes"].get<uint64_t>() / 1048576.0);
   io.out << line;
-  io.out << "test        t/s median      min       max    GB/s\n";
+  io.out << "test              t/s median      min       max    GB/s\n";
   for (const char* name : {"pp", "tg", "tg_sampled", "tg_json"}) {
     if (!out.contains(name)) continue;
     const nlohmann::json& t = out[name];
     std::string label = std::string(name) + std::to_string(t["n"].get<int>());
-    std::snprintf(line, sizeof line, "%-8s %12.2f %9.2f %9.2f", label.c_str(),
+    std::snprintf(line, sizeof line, "%-14s %12.2f %9.2f %9.2f", label.c_str(),
                   t["median"].get<double>(), t["min"].get<double>(), t["max"].get<double>());
     io.out << line;
     if (t.contains("gb_per_s")) {

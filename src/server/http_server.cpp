@@ -56,8 +56,11 @@ Server::Server(ServerOptions options, ServerState& state)
   });
   const size_t workers = static_cast<size_t>(std::max(4, options_.worker_threads));
   http.new_task_queue = [workers] { return new WorkerPool(workers); };
-  // An idle kept-alive connection holds its thread: let it go after a second.
-  http.set_keep_alive_timeout(1);
+  // Idle connections stay open 5 s (httplib's default), longer than node's undici keeps them
+  // (4 s), so a client never sends a request on a connection the server just closed (a large
+  // POST there fails with EPIPE). Not longer: httplib lets an idle connection's thread sleep out
+  // its timeout before a shutdown completes.
+  http.set_keep_alive_timeout(5);
   RegisterRoutes(http, state_);
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request_start = std::chrono::steady_clock::now();

@@ -301,6 +301,18 @@ await check('show: details, model_info, template, parameters, capabilities', asy
   assert.match(s.modelfile, /^PARAMETER temperature 0$/m);
 });
 
+// Clients keep idle connections (node's undici for 4 s) and send the next request on them; the
+// server must not have closed them by then (a large POST on a closed connection fails: EPIPE).
+await check('a POST on a connection idle for 4.5 s still works', async () => {
+  assert.equal((await fetch(server.base + '/')).status, 200);
+  await new Promise((r) => setTimeout(r, 4500));
+  const r = await fetch(`${server.base}/api/show`, {
+    method: 'POST',
+    body: JSON.stringify({model, padding: 'x'.repeat(4 << 20)}),
+  });
+  assert.equal(r.status, 200);
+});
+
 await check('copy, then delete the copy', async () => {
   assert.deepEqual(
       await ollama.copy({source: model, destination: 'copy/stories:v1'}), {status: 'success'});
