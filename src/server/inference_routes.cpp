@@ -54,7 +54,6 @@ struct Target {
   std::string requested;  // as the client wrote it (echoed in "model")
   LocalModel model;
   ModelFacts facts;
-  std::unique_ptr<gguf::GgufFile> gguf;  // for the chat template and the facts; may be null
 
   bool Has(std::string_view capability) const {
     for (const std::string& c : facts.capabilities) {
@@ -103,18 +102,22 @@ std::unique_ptr<Target> ResolveTarget(ServerState& state, const std::string& req
     return nullptr;
   }
   target->model = std::move(local).value();
-  if (!target->model.model_path.empty()) {
-    Result<std::unique_ptr<gguf::GgufFile>> file = gguf::GgufFile::Open(target->model.model_path);
-    if (!file.ok()) {
-      WriteError(res, 500, "couldn't read the model file: " + file.status().message());
-      return nullptr;
-    }
-    target->gguf = std::move(file).value();
-  }
+  // The facts need the GGUF's metadata; reading it (a 128k-token vocabulary is 128k strings)
+  // costs tens of milliseconds, so it happens once per model, not per request.
   if (std::optional<ModelFacts> cached = state.facts_cache.Get(target->model.entry.digest)) {
     target->facts = std::move(*cached);
   } else {
-    target->facts = ComputeModelFacts(target->model, target->gguf.get());
+    std::unique_ptr<gguf::GgufFile> file;
+    if (!target->model.model_path.empty()) {
+      Result<std::unique_ptr<gguf::GgufFile>> opened =
+          gguf::GgufFile::Open(target->model.model_path);
+      if (!opened.ok()) {
+        WriteError(res, 500, "couldn't read the model file: " + opened.status().message());
+        return nullptr;
+      }
+      file = std::move(opened).value();
+    }
+    target->facts = ComputeModelFacts(target->model, file.get());
     state.facts_cache.Put(target->model.entry.digest, target->facts);
   }
   return target;
@@ -544,7 +547,7 @@ void GenerateHandler(ServerState& state, const httplib::Request&, RequestBody& b
   if (gen.prompt.empty() && gen.suffix.empty()) return simple_reply("load");
 
   Result<PromptSetup> setup =
-      PromptSetupFor(target->model, target->gguf.get(), target->facts.details.family);
+      PromptSetupFor(target->model, &lease->runner()->model().file(), target->facts.details.family);
   if (!setup.ok()) return WriteError(res, 500, setup.status().message());
   const tokenizer::Tokenizer& tok = lease->runner()->model().tokenizer();
   Result<std::string> text = InternalError("unrendered");
@@ -664,7 +667,7 @@ void ChatHandler(ServerState& state, const httplib::Request&, RequestBody& body,
   if (chat.messages.empty()) return simple_reply("load");
 
   Result<PromptSetup> setup =
-      PromptSetupFor(target->model, target->gguf.get(), target->facts.details.family);
+      PromptSetupFor(target->model, &lease->runner()->model().file(), target->facts.details.family);
   if (!setup.ok()) return WriteError(res, 500, setup.status().message());
   const tokenizer::Tokenizer& tok = lease->runner()->model().tokenizer();
   const int64_t n_ctx = lease->runner()->options().n_ctx;
