@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <vector>
@@ -167,6 +168,111 @@ class Converter {
     ASSIGN_OR_RETURN(std::string body, Visit(*target, name.substr(2), ref.substr(1), depth + 1));
     rules_.push_back(name + " ::= " + body + "\n");
     return name;
+  }
+
+  // The alternative with a top-level $ref followed (one level), for the disjointness check.
+  const json& Followed(const json& alt, const std::string& where) const {
+    if (alt.is_object() && alt.contains("$ref") && alt["$ref"].is_string()) {
+      Result<const json*> target = Resolve(alt["$ref"].get<std::string>(), where);
+      if (target.ok()) return **target;
+    }
+    return alt;
+  }
+
+  // The JSON types a schema admits, when it says (`type`, or the type of its const/enum
+  // values); empty when it does not.
+  static std::set<std::string> AdmittedTypes(const json& s) {
+    std::set<std::string> types;
+    auto add = [&](const std::string& t) {
+      types.insert(t);
+      if (t == "number") types.insert("integer");
+    };
+    auto value_type = [](const json& v) -> std::string {
+      if (v.is_null()) return "null";
+      if (v.is_boolean()) return "boolean";
+      if (v.is_number_integer() || v.is_number_unsigned()) return "integer";
+      if (v.is_number()) return "number";
+      if (v.is_string()) return "string";
+      return v.is_array() ? "array" : "object";
+    };
+    if (!s.is_object()) return types;
+    if (s.contains("type")) {
+      const json& t = s["type"];
+      if (t.is_string()) add(t.get<std::string>());
+      if (t.is_array()) {
+        for (const json& one : t) {
+          if (one.is_string()) add(one.get<std::string>());
+        }
+      }
+    } else if (s.contains("const")) {
+      add(value_type(s["const"]));
+    } else if (s.contains("enum") && s["enum"].is_array()) {
+      for (const json& v : s["enum"]) add(value_type(v));
+    }
+    return types;
+  }
+
+  // The values a schema allows when it lists them (const or enum); nullopt otherwise.
+  static std::optional<std::vector<json>> ListedValues(const json& s) {
+    if (!s.is_object()) return std::nullopt;
+    if (s.contains("const")) return std::vector<json>{s["const"]};
+    if (s.contains("enum") && s["enum"].is_array()) {
+      return std::vector<json>(s["enum"].begin(), s["enum"].end());
+    }
+    return std::nullopt;
+  }
+
+  static bool Disjoint(const std::vector<json>& a, const std::vector<json>& b) {
+    for (const json& x : a) {
+      for (const json& y : b) {
+        if (x == y) return false;
+      }
+    }
+    return true;
+  }
+
+  // Provably no value matches both: different types, disjoint listed values, or a property both
+  // require whose listed values are disjoint (a discriminator such as "kind").
+  bool ProvablyDisjoint(const json& a, const json& b) const {
+    std::set<std::string> ta = AdmittedTypes(a), tb = AdmittedTypes(b);
+    if (!ta.empty() && !tb.empty()) {
+      bool shared = false;
+      for (const std::string& t : ta) shared = shared || tb.count(t) > 0;
+      if (!shared) return true;
+    }
+    auto va = ListedValues(a), vb = ListedValues(b);
+    if (va && vb && Disjoint(*va, *vb)) return true;
+    if (!a.is_object() || !b.is_object() || !a.contains("properties") ||
+        !b.contains("properties") || !a.contains("required") || !b.contains("required")) {
+      return false;
+    }
+    for (const json& name : a["required"]) {
+      if (!name.is_string()) continue;
+      const std::string key = name.get<std::string>();
+      bool in_b = false;
+      for (const json& other : b["required"]) in_b = in_b || other == name;
+      if (!in_b || !a["properties"].contains(key) || !b["properties"].contains(key)) continue;
+      auto pa = ListedValues(a["properties"][key]), pb = ListedValues(b["properties"][key]);
+      if (pa && pb && Disjoint(*pa, *pb)) return true;
+    }
+    return false;
+  }
+
+  Status CheckOneOfDisjoint(const json& list, const std::string& where) const {
+    if (!list.is_array()) return Status::Ok();  // Alternatives reports the shape
+    for (size_t i = 0; i < list.size(); ++i) {
+      for (size_t j = i + 1; j < list.size(); ++j) {
+        if (!ProvablyDisjoint(Followed(list[i], where), Followed(list[j], where))) {
+          return InvalidArgumentError(
+              "unsupported JSON schema keyword 'oneOf' at " + At(where) + ": alternatives " +
+              std::to_string(i) + " and " + std::to_string(j) +
+              " may both match, and constrained output cannot keep them exclusive (use anyOf, "
+              "or give them different types or a required property with different const "
+              "values)");
+        }
+      }
+    }
+    return Status::Ok();
   }
 
   Result<std::string> Alternatives(const json& list, const std::string& keyword,
@@ -346,6 +452,15 @@ class Converter {
       }
     }
     if (conjunction) {
+      // A oneOf's alternatives stay disjoint when intersected with siblings: check them first.
+      if (schema.contains("oneOf")) RETURN_IF_ERROR(CheckOneOfDisjoint(schema["oneOf"], where));
+      if (schema.contains("allOf") && schema["allOf"].is_array()) {
+        for (const json& conjunct : schema["allOf"]) {
+          if (conjunct.is_object() && conjunct.contains("oneOf")) {
+            RETURN_IF_ERROR(CheckOneOfDisjoint(conjunct["oneOf"], Pointer(where, "allOf")));
+          }
+        }
+      }
       // Merged into one schema (or an anyOf of merged schemas), then converted as usual.
       auto resolve = [this](const std::string& ref, const std::string& at) -> Result<json> {
         ASSIGN_OR_RETURN(const json* target, Resolve(ref, at));
@@ -360,7 +475,11 @@ class Converter {
         if (!schema["$ref"].is_string()) return InvalidArgumentError("bad $ref at " + At(where));
         return Ref(schema["$ref"].get<std::string>(), where, depth);
       }
-      // oneOf as anyOf: exclusivity is not enforced (as llama.cpp).
+      // oneOf is generated as anyOf, which is right only when no value can match two of its
+      // alternatives: checked conservatively, else refused (llama.cpp silently ignores it).
+      if (std::string_view(combinator) == "oneOf") {
+        RETURN_IF_ERROR(CheckOneOfDisjoint(schema["oneOf"], where));
+      }
       return Alternatives(schema[combinator], combinator, hint, where, depth);
     }
     if (schema.contains("const") || schema.contains("enum")) return Values(schema, hint, where);

@@ -22,9 +22,11 @@
 //   ranges for integers (|bound| < 2^53); for numbers, plain decimals (no exponent) checked
 //   against the bounds as a double comparison would (|bound| <= 1e15). `multipleOf` is refused.
 // - `enum`, `const` (with `type` beside them: the values of that type), `anyOf`, `oneOf` (as
-//   anyOf: exclusivity is not enforced, as llama.cpp), `allOf` (merged: properties and required
-//   unite, types intersect, bounds tighten; anyOf inside distributes; conflicting patterns or
-//   formats are refused), local `$ref` with `$defs` / `definitions` (recursive schemas too).
+//   anyOf, so only when its alternatives provably exclude each other: different types,
+//   disjoint const/enum values, or a property both require with disjoint const/enum values;
+//   otherwise refused, where llama.cpp ignores the exclusivity), `allOf` (merged: properties and
+//   required unite, types intersect, bounds tighten; anyOf inside distributes; conflicting patterns
+//   or formats are refused), local `$ref` with `$defs` / `definitions` (recursive schemas too).
 //   `$ref`, `anyOf`, `oneOf` with constraining keywords beside them are merged like allOf.
 // Annotations (title, description, default, examples, $schema, $id, $comment, ...) are ignored.
 // Any other keyword (uniqueItems, not, patternProperties, ...) is an InvalidArgument naming it

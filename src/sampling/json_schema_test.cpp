@@ -566,4 +566,32 @@ TEST(JsonSchemaTest, JsonObjectGrammar) {
 }
 
 }  // namespace
+TEST(JsonSchemaOneOfTest, OnlyProvablyExclusiveAlternatives) {
+  // Different types, disjoint values, or a discriminator property: accepted.
+  EXPECT_TRUE(
+      JsonSchemaToGbnf(
+          std::string_view(R"({"oneOf":[{"type":"string"},{"type":"integer"},{"type":"null"}]})"))
+          .ok());
+  EXPECT_TRUE(
+      JsonSchemaToGbnf(std::string_view(R"({"oneOf":[{"enum":["a","b"]},{"const":"c"}]})")).ok());
+  EXPECT_TRUE(JsonSchemaToGbnf(std::string_view(R"({"$defs":{"c":{"type":"object",
+      "properties":{"kind":{"const":"c"},"r":{"type":"number"}},"required":["kind","r"]}},
+      "oneOf":[{"$ref":"#/$defs/c"},{"type":"object","properties":{"kind":{"const":"s"}},
+      "required":["kind"]}]})"))
+                  .ok());
+  // Overlapping: an integer is also a number; two open objects; values in common.
+  for (const char* overlapping :
+       {R"({"oneOf":[{"type":"number"},{"type":"integer"}]})",
+        R"({"oneOf":[{"type":"object","properties":{"a":{"type":"string"}}},
+                        {"type":"object","properties":{"b":{"type":"string"}}}]})",
+        R"({"oneOf":[{"enum":["a","b"]},{"enum":["b","c"]}]})",
+        R"({"oneOf":[{"type":"object","properties":{"k":{"const":1}},"required":["k"]},
+                        {"type":"object","properties":{"k":{"const":1}},"required":["k"]}]})",
+        R"({"allOf":[{"oneOf":[{"type":"string"},{"type":"string","maxLength":3}]}]})"}) {
+    auto r = JsonSchemaToGbnf(std::string_view(overlapping));
+    ASSERT_FALSE(r.ok()) << overlapping;
+    EXPECT_NE(r.status().message().find("'oneOf'"), std::string::npos) << r.status().message();
+  }
+}
+
 }  // namespace corral::sampling

@@ -41,6 +41,7 @@ class InferenceRoutesTest : public test_util::ServerFixture {
     o.scheduler.max_queue = max_queue;
     state_.inference = std::make_unique<Inference>(o);
     StartServer();
+    client_->set_read_timeout(120, 0);  // generations on a busy machine take more than 5 s
   }
 
   // Stores a GGUF file as model `name` with optional template and params layers.
@@ -343,6 +344,7 @@ TEST_F(InferenceRoutesTest, ConcurrentStreamsAllFinish) {
   for (int i = 0; i < 6; ++i) {
     clients.push_back(std::async(std::launch::async, [&] {
       httplib::Client c("127.0.0.1", server_->port());
+      c.set_read_timeout(120, 0);  // slow generations on a busy machine
       auto r = c.Post("/api/generate", body, "application/json");
       std::string text;
       if (!r || r->status != 200) return std::string("<failed>");
@@ -366,6 +368,7 @@ TEST_F(InferenceRoutesTest, FullQueueAnswers503) {
   for (int i = 0; i < 5; ++i) {
     clients.push_back(std::async(std::launch::async, [&] {
       httplib::Client c("127.0.0.1", server_->port());
+      c.set_read_timeout(120, 0);  // slow generations on a busy machine
       auto r = c.Post("/api/generate", slow, "application/json");
       return r ? r->status : -1;
     }));
