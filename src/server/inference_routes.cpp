@@ -150,6 +150,12 @@ nlohmann::ordered_json OrderedField(const std::string& raw, std::string_view key
   return nullptr;
 }
 
+// The request's keep_alive (api.Duration rules, see ParseKeepAlive).
+Status ReadKeepAlive(const JsonFields& fields, std::optional<std::chrono::nanoseconds>* out) {
+  ASSIGN_OR_RETURN(*out, ParseKeepAlive(fields.Find("keep_alive")));
+  return Status::Ok();
+}
+
 Status ParseCommon(const std::string& raw, const JsonFields& fields, CommonRequest* out) {
   RETURN_IF_ERROR(fields.GetString("model", &out->model));
   RETURN_IF_ERROR(fields.GetBool("stream", &out->stream));
@@ -166,7 +172,7 @@ Status ParseCommon(const std::string& raw, const JsonFields& fields, CommonReque
     out->top_logprobs = v->get<int64_t>();
   }
   RETURN_IF_ERROR(sampling::ValidateTopLogprobs(out->top_logprobs));
-  ASSIGN_OR_RETURN(out->keep_alive, ParseKeepAlive(fields.Find("keep_alive")));
+  RETURN_IF_ERROR(ReadKeepAlive(fields, &out->keep_alive));
   if (const nlohmann::json* think = fields.Find("think"); think && !think->is_null()) {
     ASSIGN_OR_RETURN(out->think, prompt::ParseThink(*think));
   }
@@ -753,14 +759,7 @@ void EmbedHandler(ServerState& state, const httplib::Request&, RequestBody& body
   if (s.ok()) s = fields.GetBool("truncate", &truncate);
   if (s.ok()) s = fields.GetObject("options", &options);
   std::optional<std::chrono::nanoseconds> keep_alive;
-  if (s.ok()) {
-    Result<std::optional<std::chrono::nanoseconds>> k = ParseKeepAlive(fields.Find("keep_alive"));
-    if (k.ok()) {
-      keep_alive = *k;
-    } else {
-      s = k.status();
-    }
-  }
+  if (s.ok()) s = ReadKeepAlive(fields, &keep_alive);
   if (s.ok()) {
     if (const nlohmann::json* d = fields.Find("dimensions"); d && !d->is_null()) {
       if (!d->is_number_integer()) {
@@ -847,14 +846,7 @@ void EmbeddingsHandler(ServerState& state, const httplib::Request&, RequestBody&
   if (s.ok()) s = fields.GetString("prompt", &text);
   if (s.ok()) s = fields.GetObject("options", &options);
   std::optional<std::chrono::nanoseconds> keep_alive;
-  if (s.ok()) {
-    Result<std::optional<std::chrono::nanoseconds>> k = ParseKeepAlive(fields.Find("keep_alive"));
-    if (k.ok()) {
-      keep_alive = *k;
-    } else {
-      s = k.status();
-    }
-  }
+  if (s.ok()) s = ReadKeepAlive(fields, &keep_alive);
   if (!s.ok()) return WriteError(res, 400, s.message());
   if (model.empty()) return WriteError(res, 400, "model is required");
   std::unique_ptr<Target> target = ResolveTarget(state, model, NotFoundStyle::kPullHint, res);
