@@ -127,7 +127,8 @@ json GoMessage(const Message& m) {
          {"Function",
           {{"Index", call.index},
            {"Name", call.name},
-           {"Arguments", call.arguments.is_object() ? call.arguments : json::object()}}}});
+           // A Go map: templates see the keys sorted.
+           {"Arguments", call.arguments.is_object() ? json(call.arguments) : json::object()}}}});
   }
   return {{"Role", m.role},
           {"Content", m.content},

@@ -14,7 +14,6 @@ namespace corral::prompt {
 namespace {
 
 using OrderedJson = nlohmann::ordered_json;
-using ArgsJson = decltype(ToolCall::arguments);
 
 // Deeper JSON is not taken for a call (and the scan, the parse and the call search stay
 // shallow however hostile the output is).
@@ -543,11 +542,7 @@ void OutputParser::FinishJson(size_t end, OutputDelta* out) {
       tc.id = NewCallId();
       tc.index = calls_++;
       tc.name = std::move(call.name);
-      if constexpr (std::is_same_v<ArgsJson, OrderedJson>) {
-        tc.arguments = std::move(call.args);
-      } else {
-        tc.arguments = ArgsJson(call.args);  // a map-backed json sorts the keys
-      }
+      tc.arguments = std::move(call.args);
       out->tool_calls.push_back(std::move(tc));
     }
     tool_state_ = ToolState::kAfterCall;

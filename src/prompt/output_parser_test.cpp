@@ -294,8 +294,17 @@ TEST(OutputParserTest, QwenToolCall) {
   ASSERT_EQ(c.calls.size(), 1u);
   EXPECT_EQ(c.calls[0].name, "get_weather");
   EXPECT_EQ(c.calls[0].index, 0);
-  EXPECT_EQ(c.calls[0].arguments, nlohmann::json::parse(R"({"city": "Paris", "days": 3})"));
+  EXPECT_EQ(c.calls[0].arguments, nlohmann::ordered_json::parse(R"({"city": "Paris", "days": 3})"));
   EXPECT_TRUE(std::regex_match(c.calls[0].id, std::regex("call_[a-z0-9]{8}"))) << c.calls[0].id;
+}
+
+// Ollama keeps the arguments in the order the model wrote them (clients show them that way).
+TEST(OutputParserTest, ToolCallArgumentsKeepTheModelsKeyOrder) {
+  Collected c = Whole(Qwen3(), false, true,
+                      "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"zeta\": 1, \"alpha\": "
+                      "{\"y\": 2, \"b\": 3}, \"mid\": null}}\n</tool_call>");
+  ASSERT_EQ(c.calls.size(), 1u);
+  EXPECT_EQ(c.calls[0].arguments.dump(), R"({"zeta":1,"alpha":{"y":2,"b":3},"mid":null})");
 }
 
 TEST(OutputParserTest, SeveralTaggedCallsWithTextAround) {
@@ -311,7 +320,7 @@ TEST(OutputParserTest, SeveralTaggedCallsWithTextAround) {
   EXPECT_EQ(c.calls[1].name, "b");
   EXPECT_EQ(c.calls[1].index, 1);
   // Arguments sent as a JSON string are decoded (as Ollama's findMap does).
-  EXPECT_EQ(c.calls[1].arguments, nlohmann::json::parse(R"({"y": [1, 2]})"));
+  EXPECT_EQ(c.calls[1].arguments, nlohmann::ordered_json::parse(R"({"y": [1, 2]})"));
   EXPECT_NE(c.calls[0].id, c.calls[1].id);
   ExpectSplitInvariant(Qwen3(), false, true, text);
 }
@@ -361,7 +370,7 @@ TEST(OutputParserTest, LlamaBareJsonCalls) {
   EXPECT_EQ(c.content, "");
   ASSERT_EQ(c.calls.size(), 1u);
   EXPECT_EQ(c.calls[0].name, "get_weather");
-  EXPECT_EQ(c.calls[0].arguments, nlohmann::json::parse(R"({"city": "Oslo"})"));
+  EXPECT_EQ(c.calls[0].arguments, nlohmann::ordered_json::parse(R"({"city": "Oslo"})"));
 
   // Several calls: one after another, ";"-separated, or in an array.
   c = Whole(f, false, true,

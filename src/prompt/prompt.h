@@ -29,7 +29,8 @@ struct ToolCall {
   std::string id;
   int index = 0;
   std::string name;
-  nlohmann::json arguments = nlohmann::json::object();  // Ollama keeps it a map
+  // In the model's order: Ollama keeps the key order of the arguments it parses.
+  nlohmann::ordered_json arguments = nlohmann::ordered_json::object();
 };
 
 struct Message {

@@ -213,7 +213,7 @@ std::string FormatUtcTime(std::chrono::system_clock::time_point t) {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   std::string out = buf;
   if (nanos > 0) {
-    char frac[16];
+    char frac[32];
     std::snprintf(frac, sizeof frac, ".%09lld", static_cast<long long>(nanos));
     std::string f = frac;
     while (f.back() == '0') f.pop_back();

@@ -189,7 +189,7 @@ ojson ToolCallsJson(const std::vector<prompt::ToolCall>& calls) {
     ojson function = ojson::object();
     function["index"] = c.index;
     function["name"] = c.name;
-    function["arguments"] = ojson::parse(c.arguments.dump());
+    function["arguments"] = c.arguments;
     call["function"] = std::move(function);
     out.push_back(std::move(call));
   }
