@@ -32,9 +32,17 @@ const std::vector<Command>& Commands();
 
 // Factories, one per verb file.
 Command BenchCommand();
+Command CopyCommand();
+Command CreateCommand();
 Command GgufCommand();
+Command ListCommand();
+Command PsCommand();
 Command QuantizeCommand();
+Command RemoveCommand();
+Command RunModelCommand();  // `run` (RunCommand is the dispatcher's name in cli.cpp)
 Command ServeCommand();
+Command ShowCommand();
+Command StopCommand();
 Command TokenizeCommand();
 
 }  // namespace corral::cli

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -897,11 +898,17 @@ void PsHandler(ServerState& state, const httplib::Request&, RequestBody&, httpli
     }
     m["digest"] = info.digest;
     m["details"] = std::move(details);
-    // "Forever" as Go prints a far-future time.
-    const auto expires = info.expires_at == runner::WallClock::time_point::max()
-                             ? std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 290)
-                             : info.expires_at;
-    m["expires_at"] = FormatLocalTime(expires);
+    if (info.expires_at == runner::WallClock::time_point::max()) {
+      // Forever: Go's time.Now().Add(math.MaxInt64), in 2318 (past a time_point's range).
+      const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+      constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+      m["expires_at"] = FormatLocalTime(now_ns / 1'000'000'000 + kMax / 1'000'000'000,
+                                        now_ns % 1'000'000'000 + kMax % 1'000'000'000);
+    } else {
+      m["expires_at"] = FormatLocalTime(info.expires_at);
+    }
     m["size_vram"] = 0;
     m["context_length"] = info.context_length;
     models.push_back(std::move(m));

@@ -412,19 +412,24 @@ std::string GoQuote(std::string_view s) {
 std::string FormatLocalTime(std::chrono::system_clock::time_point t) {
   auto ns_total =
       std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  time_t secs = static_cast<time_t>(ns_total / 1'000'000'000);
-  long ns = static_cast<long>(ns_total % 1'000'000'000);
+  return FormatLocalTime(ns_total / 1'000'000'000, ns_total % 1'000'000'000);
+}
+
+std::string FormatLocalTime(int64_t unix_seconds, int64_t nanos) {
+  unix_seconds += nanos / 1'000'000'000;
+  long ns = static_cast<long>(nanos % 1'000'000'000);
   if (ns < 0) {
     ns += 1'000'000'000;
-    --secs;
+    --unix_seconds;
   }
+  time_t secs = static_cast<time_t>(unix_seconds);
   struct tm tm {};
   localtime_r(&secs, &tm);
   char date[32];
   std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
   std::string out = date;
   if (ns != 0) {
-    char frac[16];
+    char frac[32];
     std::snprintf(frac, sizeof frac, ".%09ld", ns);
     std::string f = frac;
     while (f.back() == '0') f.pop_back();

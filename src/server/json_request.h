@@ -99,5 +99,8 @@ std::string GoQuote(std::string_view s);
 // Go's time.Time JSON form, RFC 3339 with nanoseconds trimmed of trailing zeros, in local time
 // with its offset ("2024-09-12T05:54:03.516566+02:00"; "Z" for UTC).
 std::string FormatLocalTime(std::chrono::system_clock::time_point t);
+// The same from seconds and nanoseconds since 1970, for times past what a time_point holds
+// (2262): Ollama's "forever" is now + 292 years.
+std::string FormatLocalTime(int64_t unix_seconds, int64_t nanos);
 
 }  // namespace corral::server

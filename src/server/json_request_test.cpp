@@ -101,5 +101,14 @@ TEST_F(TimeZoneTest, FormatLocalTimeIsGoRfc3339Nano) {
   EXPECT_EQ(FormatLocalTime(whole), "2024-09-11T20:54:03-07:00");
 }
 
+// Ollama's "forever" (now + math.MaxInt64 ns) lies past 2262, where a time_point ends.
+TEST_F(TimeZoneTest, FormatLocalTimeGoesPastTimePointRange) {
+  SetTz("UTC0");
+  EXPECT_EQ(FormatLocalTime(9223372036, 854775807), "2262-04-11T23:47:16.854775807Z");
+  EXPECT_EQ(FormatLocalTime(1726113243 + 9223372036, 516566000 + 854775807),
+            "2316-12-23T03:41:20.371341807Z");
+  EXPECT_EQ(FormatLocalTime(10, -1), "1970-01-01T00:00:09.999999999Z");
+}
+
 }  // namespace
 }  // namespace corral::server

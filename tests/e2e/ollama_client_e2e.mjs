@@ -375,6 +375,16 @@ await check('ps after a generate', async () => {
   assert.ok(left > 200000 && left <= 301000, `expires in ${left} ms (keep_alive 5m)`);
 });
 
+await check('ps after keep_alive -1: expires_at is Go\'s forever (now + 292 years)', async () => {
+  await ollama.generate({model, prompt: '', keep_alive: -1});
+  const {models} = await ollama.ps();
+  assert.equal(models.length, 1);
+  assert.match(models[0].expires_at, rfc3339);
+  const year = Number(models[0].expires_at.slice(0, 4));
+  const now = new Date().getUTCFullYear();
+  assert.ok(year >= now + 292 && year <= now + 293, models[0].expires_at);
+});
+
 await check('unload with keep_alive 0: ps is empty after', async () => {
   const r = await ollama.generate({model, prompt: '', keep_alive: 0});
   assert.equal(r.done, true);
@@ -822,7 +832,7 @@ await check('32 concurrent streaming chats with OLLAMA_NUM_PARALLEL=4', async ()
 });
 await server.stop();
 
-// Fires `n` slow generations at once (the grammar lets stories stop only after 2000 letters);
+// Fires `n` slow generations at once (the grammar lets stories stop only after 500 letters);
 // checks each answer and returns the statuses.
 async function fireSlow(n, minServed) {
   await ollama.generate({model, prompt: ''});  // loaded
@@ -831,7 +841,7 @@ async function fireSlow(n, minServed) {
     prompt: 'Once',
     raw: true,
     stream: false,
-    grammar: 'root ::= [a-z]{2000}',
+    grammar: 'root ::= [a-z]{500}',
     options: {num_predict: 4000}
   });
   const start = Date.now();
@@ -854,7 +864,7 @@ async function fireSlow(n, minServed) {
   for (const r of ok) {
     const g = JSON.parse(r.text);
     assert.match(g.response, /^[a-z]+$/);
-    assert.ok(g.response.length >= 2000 || g.done_reason === 'length', `${g.response.length}`);
+    assert.ok(g.response.length >= 500 || g.done_reason === 'length', `${g.response.length}`);
   }
   assert.ok(busy.length >= 1, `some requests are refused (${summary})`);
   assert.ok(ok.length >= minServed && ok.length < n, summary);
@@ -878,20 +888,27 @@ await server.stop();
 
 server = await Server.start();
 ollama = server.client;
+// Under AddressSanitizer freed memory sits in its quarantine (hundreds of MiB), so RSS says
+// nothing there: the requests still run (for ASan's checks), the bound is checked in Release.
+const sanitized = Boolean(process.env.CORRAL_SANITIZED);
 await check(
     '1000 sequential num_predict 1 generates: RSS grows < 10 MiB after the first 100', async () => {
       const start = Date.now();
+      const total = sanitized ? 200 : 1000;
       let after100 = 0;
-      for (let i = 1; i <= 1000; ++i) {
+      for (let i = 1; i <= total; ++i) {
         const r =
             await ollama.generate({model, prompt: `Request ${i % 37}`, options: {num_predict: 1}});
         assert.equal(r.eval_count, 1);
         if (i === 100) after100 = server.rssKiB();
       }
-      const after1000 = server.rssKiB();
-      const growth = after1000 - after100;
-      assert.ok(growth < 10 * 1024, `RSS ${after100} KiB -> ${after1000} KiB`);
-      return `VmRSS ${after100} KiB after 100, ${after1000} KiB after 1000 (${growth} KiB), ` +
+      const after = server.rssKiB();
+      if (sanitized) {
+        return `${total} requests; RSS bound not checked under ASan (${after100} -> ${after} KiB)`;
+      }
+      const growth = after - after100;
+      assert.ok(growth < 10 * 1024, `RSS ${after100} KiB -> ${after} KiB`);
+      return `VmRSS ${after100} KiB after 100, ${after} KiB after 1000 (${growth} KiB), ` +
           `${((Date.now() - start) / 1000).toFixed(1)} s`;
     });
 
