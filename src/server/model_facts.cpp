@@ -221,17 +221,4 @@ bool TemplateHasThinkingTags(std::string_view text) {
   return !opening.empty() && !closing.empty();
 }
 
-std::optional<ModelFacts> ModelFactsCache::Get(const store::Digest& digest) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = facts_.find(digest);
-  if (it == facts_.end()) return std::nullopt;
-  return it->second;
-}
-
-void ModelFactsCache::Put(const store::Digest& digest, ModelFacts facts) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (facts_.size() >= kMaxEntries) facts_.clear();
-  facts_[digest] = std::move(facts);
-}
-
 }  // namespace corral::server

@@ -71,17 +71,42 @@ ModelFacts ComputeModelFacts(const LocalModel& model, const gguf::GgufFile* gguf
 // a `range .Messages` sits between two non-blank literal texts (the opening and closing tags).
 bool TemplateHasThinkingTags(std::string_view template_text);
 
-// ModelFacts keyed by manifest digest: the manifest names immutable blobs, so the facts of a
-// digest never change. Bounded; cleared wholesale when full.
-class ModelFactsCache {
+// Values derived from a model's files, keyed by manifest digest: the manifest names immutable
+// blobs, so what is derived from a digest never changes. Bounded; cleared wholesale when full.
+template <typename V>
+class DigestCache {
  public:
-  std::optional<ModelFacts> Get(const store::Digest& manifest_digest) const;
-  void Put(const store::Digest& manifest_digest, ModelFacts facts);
+  explicit DigestCache(size_t max_entries) : max_entries_(max_entries) {}
+
+  std::optional<V> Get(const store::Digest& manifest_digest) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = values_.find(manifest_digest);
+    if (it == values_.end()) return std::nullopt;
+    return it->second;
+  }
+  void Put(const store::Digest& manifest_digest, V value) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (values_.size() >= max_entries_) values_.clear();
+    values_[manifest_digest] = std::move(value);
+  }
 
  private:
-  static constexpr size_t kMaxEntries = 4096;
+  const size_t max_entries_;
   mutable std::mutex mu_;
-  std::map<store::Digest, ModelFacts> facts_;
+  std::map<store::Digest, V> values_;
+};
+
+// The parts of /api/show that come from the model's GGUF.
+struct ShownGguf {
+  std::optional<std::string> chat_template;  // tokenizer.chat_template, when non-empty
+  nlohmann::ordered_json model_info;         // GgufModelInfo(file, verbose)
+  nlohmann::ordered_json tensors;            // GgufTensors(file); null when there are none
+};
+
+// The facts /api/tags and the inference routes need, for every model in a store.
+class ModelFactsCache : public DigestCache<ModelFacts> {
+ public:
+  ModelFactsCache() : DigestCache<ModelFacts>(4096) {}
 };
 
 }  // namespace corral::server

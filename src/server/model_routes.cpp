@@ -167,21 +167,36 @@ void ShowModelHandler(ServerState& state, const httplib::Request& req, RequestBo
   }
   Result<LocalModel> model = LoadLocalModel(state.store, std::move(entry).value());
   if (!model.ok()) return WriteError(res, 500, model.status().message());
-  std::unique_ptr<gguf::GgufFile> file = OpenGguf(*model);
-  if (!model->model_path.empty() && file == nullptr) {
-    return WriteError(res, 500, "couldn't read the model file of '" + shown + "'");
+  std::shared_ptr<const ShownGguf> gguf_parts;
+  if (!model->model_path.empty()) {
+    std::optional<std::shared_ptr<const ShownGguf>> cached =
+        verbose ? std::nullopt : state.show_cache.Get(model->entry.digest);
+    if (cached) {
+      gguf_parts = *cached;
+    } else {
+      std::unique_ptr<gguf::GgufFile> file = OpenGguf(*model);
+      if (file == nullptr) {
+        return WriteError(res, 500, "couldn't read the model file of '" + shown + "'");
+      }
+      auto parts = std::make_shared<ShownGguf>();
+      if (const gguf::Value* ct = file->Find("tokenizer.chat_template")) {
+        if (auto t = ct->AsString(); t && !t->empty()) parts->chat_template = std::string(*t);
+      }
+      parts->model_info = GgufModelInfo(*file, verbose);
+      if (!file->tensors().empty()) parts->tensors = GgufTensors(*file);
+      gguf_parts = parts;
+      if (!verbose) state.show_cache.Put(model->entry.digest, gguf_parts);
+    }
   }
-  ModelFacts facts = ComputeModelFacts(*model, file.get());
+  const ModelFacts facts = CachedFacts(state, *model);
 
   // The template Ollama would render with: the TEMPLATE layer, else the GGUF's Jinja chat
   // template (native mode), else its default "{{ .Prompt }}".
   std::string template_text = "{{ .Prompt }}";
   if (model->template_text) {
     template_text = *model->template_text;
-  } else if (file != nullptr) {
-    if (const gguf::Value* ct = file->Find("tokenizer.chat_template")) {
-      if (auto t = ct->AsString(); t && !t->empty()) template_text = std::string(*t);
-    }
+  } else if (gguf_parts && gguf_parts->chat_template) {
+    template_text = *gguf_parts->chat_template;
   }
   if (!system.empty()) model->system = system;
 
@@ -232,7 +247,7 @@ void ShowModelHandler(ServerState& state, const httplib::Request& req, RequestBo
     messages.push_back(ojson{{"role", text("role")}, {"content", text("content")}});
   }
   if (!messages.empty()) out["messages"] = std::move(messages);
-  ojson info = file ? GgufModelInfo(*file, verbose) : ojson::object();
+  ojson info = gguf_parts ? gguf_parts->model_info : ojson::object();
   // Ollama's quirk for GitHub Copilot Chat, which shows general.basename as the model's name.
   if (StartsWith(req.get_header_value("User-Agent"), "GitHubCopilotChat/")) {
     info["general.basename"] = requested;
@@ -244,7 +259,7 @@ void ShowModelHandler(ServerState& state, const httplib::Request& req, RequestBo
     if (!projector.ok()) return WriteError(res, 500, projector.status().message());
     out["projector_info"] = GgufModelInfo(**projector, verbose);
   }
-  if (file && !file->tensors().empty()) out["tensors"] = GgufTensors(*file);
+  if (gguf_parts && !gguf_parts->tensors.is_null()) out["tensors"] = gguf_parts->tensors;
   if (!facts.capabilities.empty()) out["capabilities"] = StringArray(facts.capabilities);
   out["modified_at"] = FormatLocalTime(model->entry.modified);
   if (std::string v = model->ConfigString("requires"); !v.empty()) out["requires"] = v;

@@ -186,6 +186,12 @@ TEST_F(ModelRoutesTest, ShowReturnsLayersModelInfoAndTensors) {
   EXPECT_EQ(v["model_info"]["tokenizer.ggml.tokens"][1], "<s>");
   EXPECT_EQ(v["model_info"]["tokenizer.ggml.small"], json({1, 2}));
   EXPECT_EQ(v["model_info"]["tokenizer.ggml.scores"][3], -1.0);
+
+  // The GGUF's parts are cached per model after the first show: the same reply, and a verbose
+  // show in between leaves no arrays behind.
+  auto again = Post("/api/show", R"({"model":"mixed/case:tag"})");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(Json(again), j);
 }
 
 TEST_F(ModelRoutesTest, ShowAcceptsNameAndTheCopilotQuirk) {

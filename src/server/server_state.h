@@ -37,6 +37,9 @@ struct ServerState {
   std::vector<std::string> cors_origins;
   // GGUF-derived facts per manifest digest, so /api/tags does not reparse every model file.
   ModelFactsCache facts_cache;
+  // What /api/show reads from a model's GGUF (without verbose): reading a 128k-token vocabulary
+  // takes tens of milliseconds, and clients (`corral run` among them) show before every chat.
+  DigestCache<std::shared_ptr<const ShownGguf>> show_cache{64};
   std::unique_ptr<Inference> inference;
 };
 
