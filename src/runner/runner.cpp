@@ -274,11 +274,17 @@ void Runner::RunEmbed(Job& job, int32_t seq) {
 void Runner::StartSlot(Slot& slot, Job& job) {
   GenerateRequest& r = job.request;
   const int32_t n_vocab = static_cast<int32_t>(model_->hparams().n_vocab);
-  // Validated in Submit, so Create cannot fail here.
-  Result<sampling::Sampler> sampler =
-      sampling::Sampler::Create(r.sampling, n_vocab, static_cast<int32_t>(options_.n_ctx));
-  CHECK(sampler.ok()) << sampler.status().message();
-  slot.sampler.emplace(std::move(*sampler));
+  // Validated in Submit, so neither can fail here. The slot's last sampler is restarted rather
+  // than replaced: its buffers are n_vocab long (2 MB of fresh pages per request otherwise).
+  const int32_t n_ctx = static_cast<int32_t>(options_.n_ctx);
+  if (slot.sampler) {
+    Status restarted = slot.sampler->Restart(r.sampling, n_ctx);
+    CHECK(restarted.ok()) << restarted.message();
+  } else {
+    Result<sampling::Sampler> sampler = sampling::Sampler::Create(r.sampling, n_vocab, n_ctx);
+    CHECK(sampler.ok()) << sampler.status().message();
+    slot.sampler.emplace(std::move(*sampler));
+  }
   slot.sampler->AcceptPrompt(r.prompt);
   slot.matcher.reset();
   if (r.grammar) {

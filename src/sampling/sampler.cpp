@@ -283,6 +283,13 @@ PenaltyWindow::PenaltyWindow(int32_t capacity, int32_t n_vocab)
     : ring_(static_cast<size_t>(std::max(capacity, 0))),
       counts_(capacity > 0 ? static_cast<size_t>(n_vocab) : 0) {}
 
+void PenaltyWindow::Reset(int32_t capacity, int32_t n_vocab) {
+  ring_.assign(static_cast<size_t>(std::max(capacity, 0)), 0);
+  counts_.assign(capacity > 0 ? static_cast<size_t>(n_vocab) : 0, 0);
+  head_ = 0;
+  size_ = 0;
+}
+
 void PenaltyWindow::Push(int32_t token) {
   if (ring_.empty()) return;
   CHECK(token >= 0 && static_cast<size_t>(token) < counts_.size()) << "token " << token;
@@ -312,29 +319,48 @@ Sampler::Sampler(const SamplingOptions& options, int32_t n_vocab, int32_t window
       candidates_(static_cast<size_t>(n_vocab)),
       scratch_(options.typical_p < 1.0f ? static_cast<size_t>(n_vocab) : 0) {}
 
-Result<Sampler> Sampler::Create(const SamplingOptions& options, int32_t n_vocab, int32_t num_ctx) {
+Result<Sampler::Setup> Sampler::Prepare(const SamplingOptions& options, int32_t n_vocab,
+                                        int32_t num_ctx) {
   RETURN_IF_ERROR(ValidateSamplingOptions(options));
   if (n_vocab <= 0) {
     return InvalidArgumentError("n_vocab must be positive, got " + std::to_string(n_vocab));
   }
-  SamplingOptions o = options;
+  Setup setup;
+  SamplingOptions& o = setup.options;
+  o = options;
   // A 0 penalty would divide by zero; clients send 0 for "unset", so it means off.
   if (o.repeat_penalty == 0.0f) o.repeat_penalty = 1.0f;
-  int32_t window = 0;
   if (PenaltiesOn(o)) {
     if (o.repeat_last_n == -1) {
       if (num_ctx <= 0) {
         return InvalidArgumentError("repeat_last_n -1 needs a positive num_ctx, got " +
                                     std::to_string(num_ctx));
       }
-      window = num_ctx;
+      setup.window = num_ctx;
     } else {
-      window = o.repeat_last_n;
+      setup.window = o.repeat_last_n;
     }
   }
-  const uint32_t seed =
+  setup.seed =
       o.seed == -1 ? std::random_device{}() : static_cast<uint32_t>(static_cast<uint64_t>(o.seed));
-  return Sampler(o, n_vocab, window, seed);
+  return setup;
+}
+
+Result<Sampler> Sampler::Create(const SamplingOptions& options, int32_t n_vocab, int32_t num_ctx) {
+  ASSIGN_OR_RETURN(Setup setup, Prepare(options, n_vocab, num_ctx));
+  return Sampler(setup.options, n_vocab, setup.window, setup.seed);
+}
+
+Status Sampler::Restart(const SamplingOptions& options, int32_t num_ctx) {
+  ASSIGN_OR_RETURN(Setup setup, Prepare(options, n_vocab_, num_ctx));
+  options_ = setup.options;
+  seed_ = setup.seed;
+  rng_ = Rng(setup.seed);
+  mu_ = 2.0f * setup.options.mirostat_tau;
+  window_.Reset(setup.window, n_vocab_);
+  // candidates_ is rewritten whole by every Sample.
+  scratch_.resize(setup.options.typical_p < 1.0f ? static_cast<size_t>(n_vocab_) : 0);
+  return Status::Ok();
 }
 
 int32_t Sampler::Sample(std::span<const float> logits) {

@@ -146,6 +146,8 @@ class PenaltyWindow {
 
   void Push(int32_t token);
   void Clear();
+  // As a new PenaltyWindow(capacity, n_vocab), keeping the buffers' memory.
+  void Reset(int32_t capacity, int32_t n_vocab);
   std::span<const int32_t> counts() const { return counts_; }
   int32_t capacity() const { return static_cast<int32_t>(ring_.size()); }
   int32_t size() const { return size_; }
@@ -162,6 +164,10 @@ class Sampler {
   // n_vocab: logits per step. num_ctx: the context size, for repeat_last_n = -1.
   static Result<Sampler> Create(const SamplingOptions& options, int32_t n_vocab, int32_t num_ctx);
 
+  // Starts over as Create(options, n_vocab(), num_ctx) would, keeping the buffers: for a 128k
+  // vocabulary a new sampler is 2 MB of fresh pages, per request. On error nothing changes.
+  Status Restart(const SamplingOptions& options, int32_t num_ctx);
+
   // The next token for `logits` ([n_vocab], not modified). Updates mirostat's mu and the RNG;
   // the penalty window changes only through Accept.
   int32_t Sample(std::span<const float> logits);
@@ -177,6 +183,14 @@ class Sampler {
 
  private:
   Sampler(const SamplingOptions& options, int32_t n_vocab, int32_t window, uint32_t seed);
+
+  // Create's checks and derived settings: the options as used, the penalty window, the seed.
+  struct Setup {
+    SamplingOptions options;
+    int32_t window = 0;
+    uint32_t seed = 0;
+  };
+  static Result<Setup> Prepare(const SamplingOptions& options, int32_t n_vocab, int32_t num_ctx);
 
   SamplingOptions options_;
   int32_t n_vocab_ = 0;

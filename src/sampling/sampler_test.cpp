@@ -597,3 +597,51 @@ TEST(SamplerTest, NoAllocationPerToken) {
 
 }  // namespace
 }  // namespace corral::sampling
+
+namespace corral::sampling {
+namespace {
+
+// A restarted sampler draws exactly what a new one with the same options does, whatever the
+// previous request left behind (penalty counts, mirostat's mu, the RNG), and allocates nothing
+// when the new options need no more buffers than the old.
+TEST(SamplerTest, RestartEqualsANewSamplerAndReusesTheBuffers) {
+  std::vector<float> logits(300);
+  for (size_t i = 0; i < logits.size(); ++i) logits[i] = std::sin(static_cast<float>(i) * 0.7f);
+  SamplingOptions first;  // Ollama's defaults (top_k 40, top_p 0.9), penalties over 64 tokens
+  first.seed = 5;
+  first.frequency_penalty = 0.3f;
+  first.typical_p = 0.8f;
+  first.mirostat = 2;
+  SamplingOptions second;
+  second.seed = 9;
+  second.repeat_last_n = 16;
+  second.presence_penalty = 0.7f;
+  auto reused = Sampler::Create(first, 300, 100);
+  ASSERT_TRUE(reused.ok());
+  for (int i = 0; i < 40; ++i) reused->Accept(reused->Sample(logits));
+
+  const int64_t before = testing_util::AllocationCount();
+  ASSERT_TRUE(reused->Restart(second, 100).ok());
+  EXPECT_EQ(testing_util::AllocationCount(), before);
+  auto fresh = Sampler::Create(second, 300, 100);
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(reused->seed(), 9u);
+  EXPECT_EQ(reused->mirostat_mu(), fresh->mirostat_mu());
+  const std::vector<int32_t> prompt = {3, 3, 7, 250, 3};
+  reused->AcceptPrompt(prompt);
+  fresh->AcceptPrompt(prompt);
+  for (int i = 0; i < 60; ++i) {
+    const int32_t t = fresh->Sample(logits);
+    ASSERT_EQ(reused->Sample(logits), t) << "draw " << i;
+    fresh->Accept(t);
+    reused->Accept(t);
+  }
+  // Bad options leave the sampler as it was.
+  SamplingOptions bad = second;
+  bad.top_p = 2.0f;
+  EXPECT_EQ(reused->Restart(bad, 100).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(reused->seed(), 9u);
+}
+
+}  // namespace
+}  // namespace corral::sampling
