@@ -1,5 +1,7 @@
 #include "base/log.h"
 
+#include "base/strings.h"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -65,37 +67,8 @@ std::string LogQuote(std::string_view value) {
   for (unsigned char c : value) {
     if (c <= ' ' || c == '"' || c == '=' || c == 0x7f) needs_quotes = true;
   }
-  if (!needs_quotes) return std::string(value);
-  std::string out = "\"";
-  for (unsigned char c : value) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
+  // slog's text handler quotes with strconv.Quote.
+  return needs_quotes ? GoQuote(value) : std::string(value);
 }
 
 void LogLine(LogLevel level, const char* file, int line, std::string_view message,

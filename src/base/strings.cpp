@@ -123,4 +123,149 @@ std::string QuoteForMessage(std::string_view s, size_t max_shown, bool ascii_onl
   return out;
 }
 
+bool GoIsPrint(uint32_t r) {
+  if (r < 0x80) return r >= 0x20 && r < 0x7F;
+  if (r < 0xA0) return false;  // C1 controls
+  switch (r) {
+    case 0x00A0:
+    case 0x00AD:
+    case 0x061C:
+    case 0x06DD:
+    case 0x070F:
+    case 0x08E2:
+    case 0x1680:
+    case 0x180E:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
+    case 0xFEFF:
+    case 0x110BD:
+    case 0x110CD:
+    case 0xE0001:
+      return false;
+    default:
+      break;
+  }
+  if (r >= 0x0600 && r <= 0x0605) return false;
+  if (r >= 0x0890 && r <= 0x0891) return false;
+  if (r >= 0x2000 && r <= 0x200F) return false;  // spaces, ZWSP, ZWNJ, ZWJ, LRM, RLM
+  if (r >= 0x2028 && r <= 0x202E) return false;  // line/paragraph separators, bidi embeddings
+  if (r >= 0x2060 && r <= 0x206F) return false;
+  if (r >= 0xD800 && r <= 0xF8FF) return false;  // surrogates, private use
+  if (r >= 0xFDD0 && r <= 0xFDEF) return false;  // noncharacters
+  if ((r & 0xFFFE) == 0xFFFE) return false;      // U+xxFFFE / U+xxFFFF
+  if (r >= 0xFFF9 && r <= 0xFFFB) return false;
+  if (r >= 0x13430 && r <= 0x1343F) return false;
+  if (r >= 0x1BCA0 && r <= 0x1BCA3) return false;
+  if (r >= 0x1D173 && r <= 0x1D17A) return false;
+  if (r >= 0xE0020 && r <= 0xE007F) return false;
+  if (r >= 0xF0000) return false;  // supplementary private use planes
+  return r <= 0x10FFFF;
+}
+
+namespace {
+
+// Go's utf8.DecodeRuneInString at s[i]: the rune and its width; invalid UTF-8 (a bad lead or
+// continuation byte, overlong forms, surrogates, past U+10FFFF, truncation) is width 1 and
+// *valid false.
+size_t DecodeRune(std::string_view s, size_t i, uint32_t* r, bool* valid) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  *valid = true;
+  const unsigned char b0 = b(0);
+  if (b0 < 0x80) {
+    *r = b0;
+    return 1;
+  }
+  size_t n = b0 >= 0xC2 && b0 <= 0xDF   ? 2
+             : b0 >= 0xE0 && b0 <= 0xEF ? 3
+             : b0 >= 0xF0 && b0 <= 0xF4 ? 4
+                                        : 0;
+  if (n == 0 || i + n > s.size()) {
+    *valid = false;
+    return 1;
+  }
+  uint32_t cp = b0 & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(k) & 0xC0) != 0x80) {
+      *valid = false;
+      return 1;
+    }
+    cp = (cp << 6) | (b(k) & 0x3F);
+  }
+  const uint32_t min = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    *valid = false;
+    return 1;
+  }
+  *r = cp;
+  return n;
+}
+
+void AppendHexDigits(uint32_t value, int digits, std::string* out) {
+  static const char kHex[] = "0123456789abcdef";
+  for (int i = digits - 1; i >= 0; --i) out->push_back(kHex[(value >> (4 * i)) & 0xF]);
+}
+
+}  // namespace
+
+std::string GoQuote(std::string_view s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size();) {
+    uint32_t r = 0;
+    bool valid = true;
+    const size_t width = DecodeRune(s, i, &r, &valid);
+    if (!valid) {
+      out += "\\x";
+      AppendHexDigits(static_cast<unsigned char>(s[i]), 2, &out);
+      ++i;
+      continue;
+    }
+    i += width;
+    if (r == '"' || r == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(r));
+      continue;
+    }
+    if (GoIsPrint(r)) {
+      AppendUtf8(r, &out);
+      continue;
+    }
+    switch (r) {
+      case '\a':
+        out += "\\a";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
+      default:
+        if (r < ' ' || r == 0x7F) {
+          out += "\\x";
+          AppendHexDigits(r, 2, &out);
+        } else if (r < 0x10000) {
+          out += "\\u";
+          AppendHexDigits(r, 4, &out);
+        } else {
+          out += "\\U";
+          AppendHexDigits(r, 8, &out);
+        }
+    }
+  }
+  return out + "\"";
+}
+
 }  // namespace corral

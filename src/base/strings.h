@@ -17,6 +17,16 @@ std::string ToLower(std::string_view s);
 // Appends the UTF-8 encoding of a code point; values above U+10FFFF become U+FFFD.
 void AppendUtf8(uint32_t code_point, std::string* out);
 
+// Go's strconv.IsPrint: letters, marks, numbers, punctuation, symbols and U+0020. Control,
+// format, separator, private-use and noncharacter ranges are excluded; unassigned code points
+// (which Go also rejects) are kept, as that would need the full Unicode tables.
+bool GoIsPrint(uint32_t code_point);
+
+// Go's strconv.Quote (and %q): double quotes, \" and \\, printable runes as they are, \a \b \f
+// \n \r \t \v, other runes as \xNN / \uNNNN / \UNNNNNNNN, and each byte of invalid UTF-8 as
+// \xNN. Ollama's error texts and Modelfiles quote with it.
+std::string GoQuote(std::string_view s);
+
 // Escapes & < > " ' as &amp; &lt; &gt; &#34; &#39; (Go's html function and Jinja's escape
 // filter agree on these five).
 std::string HtmlEscape(std::string_view s);

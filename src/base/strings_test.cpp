@@ -54,3 +54,27 @@ TEST(StringsTest, QuoteForMessageEscapesAndCuts) {
 
 }  // namespace
 }  // namespace corral
+
+namespace corral {
+namespace {
+
+// Expected values are what Go's strconv.Quote returns for the same bytes.
+TEST(GoQuoteTest, MatchesStrconvQuote) {
+  EXPECT_EQ(GoQuote(""), "\"\"");
+  EXPECT_EQ(GoQuote("a\"b\\c"), R"("a\"b\\c")");
+  EXPECT_EQ(GoQuote(std::string("\0\x7f\x1b", 3)), R"("\x00\x7f\x1b")");
+  EXPECT_EQ(GoQuote("\a\b\f\n\r\t\v"), R"("\a\b\f\n\r\t\v")");
+  EXPECT_EQ(GoQuote("caf\xc3\xa9 \xf0\x9f\x98\x80"), "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");
+  EXPECT_EQ(GoQuote("\xc2\xa0"), R"("\u00a0")");              // no-break space: not printable
+  EXPECT_EQ(GoQuote("\xe2\x80\x8b"), R"("\u200b")");          // zero-width space
+  EXPECT_EQ(GoQuote("\xee\x80\x80"), R"("\ue000")");          // private use
+  EXPECT_EQ(GoQuote("\xf3\xb0\x80\x80"), R"("\U000f0000")");  // supplementary private use
+  EXPECT_EQ(GoQuote("\xef\xbf\xbd"), "\"\xef\xbf\xbd\"");     // a real U+FFFD prints
+  EXPECT_EQ(GoQuote("\xff"), R"("\xff")");                    // invalid bytes one by one
+  EXPECT_EQ(GoQuote("\xed\xa0\x80"), R"("\xed\xa0\x80")");    // a surrogate is invalid UTF-8
+  EXPECT_EQ(GoQuote("\xc0\xaf"), R"("\xc0\xaf")");            // overlong '/'
+  EXPECT_EQ(GoQuote("\xe2\x82"), R"("\xe2\x82")");            // truncated
+}
+
+}  // namespace
+}  // namespace corral

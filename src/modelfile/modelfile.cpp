@@ -92,49 +92,6 @@ std::vector<char32_t> DecodeInput(std::string_view text) {
   return DecodeUtf8(text);
 }
 
-// Go's strconv.IsPrint: letters, marks, numbers, punctuation, symbols and U+0020. We exclude the
-// control, format, separator, private-use and noncharacter ranges; unassigned code points (which
-// Go also rejects) are kept, as that needs the full Unicode tables.
-bool IsPrint(char32_t r) {
-  if (r < 0x80) return r >= 0x20 && r < 0x7F;
-  if (r < 0xA0) return false;  // C1 controls
-  switch (r) {
-    case 0x00A0:
-    case 0x00AD:
-    case 0x061C:
-    case 0x06DD:
-    case 0x070F:
-    case 0x08E2:
-    case 0x1680:
-    case 0x180E:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000:
-    case 0xFEFF:
-    case 0x110BD:
-    case 0x110CD:
-    case 0xE0001:
-      return false;
-    default:
-      break;
-  }
-  if (r >= 0x0600 && r <= 0x0605) return false;
-  if (r >= 0x0890 && r <= 0x0891) return false;
-  if (r >= 0x2000 && r <= 0x200F) return false;  // spaces, ZWSP, ZWNJ, ZWJ, LRM, RLM
-  if (r >= 0x2028 && r <= 0x202E) return false;  // line/paragraph separators, bidi embeddings
-  if (r >= 0x2060 && r <= 0x206F) return false;
-  if (r >= 0xD800 && r <= 0xF8FF) return false;  // surrogates, private use
-  if (r >= 0xFDD0 && r <= 0xFDEF) return false;  // noncharacters
-  if ((r & 0xFFFE) == 0xFFFE) return false;      // U+xxFFFE / U+xxFFFF
-  if (r >= 0xFFF9 && r <= 0xFFFB) return false;
-  if (r >= 0x13430 && r <= 0x1343F) return false;
-  if (r >= 0x1BCA0 && r <= 0x1BCA3) return false;
-  if (r >= 0x1D173 && r <= 0x1D17A) return false;
-  if (r >= 0xE0020 && r <= 0xE007F) return false;
-  if (r >= 0xF0000) return false;  // supplementary private use planes
-  return r <= 0x10FFFF;
-}
-
 // --- the state machine --------------------------------------------------------------------------
 
 enum class State { kNil, kName, kValue, kParameter, kMessage, kComment };
@@ -328,11 +285,6 @@ std::string GoValue(const nlohmann::json& v, bool go_syntax) {
   }
 }
 
-void AppendHex(uint32_t value, int digits, std::string* out) {
-  static const char kHex[] = "0123456789abcdef";
-  for (int i = digits - 1; i >= 0; --i) out->push_back(kHex[(value >> (4 * i)) & 0xF]);
-}
-
 // Calls fn(name, value) for each parameter line in key order, arrays expanded.
 template <typename Fn>
 void ForEachParameter(const nlohmann::json& parameters, Fn fn) {
@@ -434,7 +386,7 @@ Result<Modelfile> ParseModelfile(std::string_view text) {
       buffer.clear();
       state = next;
     }
-    if (step.rune != 0 && IsPrint(step.rune)) AppendUtf8(step.rune, &buffer);
+    if (step.rune != 0 && GoIsPrint(step.rune)) AppendUtf8(step.rune, &buffer);
   }
 
   switch (state) {
@@ -634,72 +586,6 @@ std::string GoFormatFloat(double value) {
     out += digits.substr(0, static_cast<size_t>(dp)) + "." + digits.substr(static_cast<size_t>(dp));
   }
   return out;
-}
-
-std::string GoQuote(std::string_view s) {
-  std::string out = "\"";
-  size_t i = 0;
-  while (i < s.size()) {
-    // Decode one rune; an invalid byte is written as \xNN.
-    const std::vector<char32_t> one = DecodeUtf8(s.substr(i, std::min<size_t>(4, s.size() - i)));
-    char32_t r = one.empty() ? kReplacement : one[0];
-    size_t width = 1;
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    if (b0 >= 0x80) {
-      width = b0 >= 0xF0 ? 4 : b0 >= 0xE0 ? 3 : 2;
-      if (r == kReplacement && !(width == 3 && s.substr(i, 3) == "\xEF\xBF\xBD")) {
-        out += "\\x";
-        AppendHex(b0, 2, &out);
-        ++i;
-        continue;
-      }
-    }
-    i += width;
-    if (r == '"' || r == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(r));
-      continue;
-    }
-    if (IsPrint(r)) {
-      AppendUtf8(r, &out);
-      continue;
-    }
-    switch (r) {
-      case '\a':
-        out += "\\a";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\v':
-        out += "\\v";
-        break;
-      default:
-        if (r < ' ' || r == 0x7F) {
-          out += "\\x";
-          AppendHex(r, 2, &out);
-        } else if (r < 0x10000) {
-          out += "\\u";
-          AppendHex(r, 4, &out);
-        } else {
-          out += "\\U";
-          AppendHex(r, 8, &out);
-        }
-    }
-  }
-  return out + "\"";
 }
 
 std::string FormatModelfile(const ShowModelfileInput& input) {

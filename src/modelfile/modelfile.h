@@ -33,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/status.h"
+#include "base/strings.h"
 
 namespace corral::modelfile {
 
@@ -158,8 +159,5 @@ std::string FormatParameters(const nlohmann::json& parameters);
 
 // Go's %v of a float64 (strconv 'g' with the shortest digits, exponent from 1e+06 / below 1e-04).
 std::string GoFormatFloat(double value);
-
-// Go's strconv.Quote (as used by %#v on strings).
-std::string GoQuote(std::string_view s);
 
 }  // namespace corral::modelfile

@@ -377,38 +377,6 @@ Status JsonFields::GetObject(std::string_view key, nlohmann::json* out) const {
   return Status::Ok();
 }
 
-std::string GoQuote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 std::string FormatLocalTime(std::chrono::system_clock::time_point t) {
   auto ns_total =
       std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/status.h"
+#include "base/strings.h"
 
 namespace httplib {
 struct Request;
@@ -92,9 +93,6 @@ class JsonFields {
   const nlohmann::json& object_;
   std::string go_struct_;
 };
-
-// Go's %q for the strings Ollama quotes in messages: "a\"b", control bytes escaped.
-std::string GoQuote(std::string_view s);
 
 // Go's time.Time JSON form, RFC 3339 with nanoseconds trimmed of trailing zeros, in local time
 // with its offset ("2024-09-12T05:54:03.516566+02:00"; "Z" for UTC).

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/strings.h"
 #include "template/value.h"
 
 namespace corral::tmpl {
@@ -17,9 +18,6 @@ std::string GoSprint(const std::vector<Value>& args);
 // fmt.Sprintln: always spaces between operands and a final newline.
 std::string GoSprintln(const std::vector<Value>& args);
 std::string GoSprintf(std::string_view format, const std::vector<Value>& args);
-
-// strconv.Quote.
-std::string GoQuote(std::string_view s);
 
 // encoding/json.Marshal: compact, "<", ">", "&", U+2028 and U+2029 escaped as \uXXXX, invalid
 // UTF-8 replaced by U+FFFD, object keys in nlohmann's (sorted) order.
