@@ -96,6 +96,7 @@ void ThreadPool::ParallelFor(int64_t n, RangeFnRef fn, int64_t min_chunk) {
   }
 
   std::lock_guard<std::mutex> call_lock(call_mutex_);
+  park_hint_.store(false, std::memory_order_relaxed);
   job_fn_ = &fn;
   job_n_ = n;
   job_chunks_ = chunks;
@@ -130,10 +131,14 @@ void ThreadPool::WaitForWorkers() {
   caller_parked_.store(false, std::memory_order_relaxed);
 }
 
+void ThreadPool::Park() { park_hint_.store(true, std::memory_order_relaxed); }
+
 uint64_t ThreadPool::WaitForWork(uint64_t seen) {
   for (int i = 0; i < kSpinIterations; ++i) {
     const uint64_t word = work_word_.load(std::memory_order_acquire);
     if (word != seen) return word;
+    // A stale hint only parks a worker early: parking below is correct at any time.
+    if (park_hint_.load(std::memory_order_relaxed)) break;
     CpuRelax(i);
   }
   std::unique_lock<std::mutex> lock(park_mutex_);

@@ -64,6 +64,12 @@ class ThreadPool {
   // caller then. n <= 0 calls nothing.
   void ParallelFor(int64_t n, RangeFnRef fn, int64_t min_chunk = 1);
 
+  // Tells the workers that no call is coming soon, so those spinning for the next one park now
+  // instead of holding their cores for the rest of the spin (~0.6 ms): the owner calls it when
+  // it goes idle, and the threads it woke (a server's reply, its client) get the cores at once.
+  // The next ParallelFor wakes them as usual.
+  void Park();
+
   // Threads worth using on this machine: std::thread::hardware_concurrency(), at least 1.
   static int DefaultThreadCount();
 
@@ -98,6 +104,8 @@ class ThreadPool {
   std::atomic<bool> caller_parked_{false};
 
   alignas(64) std::atomic<int> parked_workers_{0};
+  // Set by Park, cleared by ParallelFor: spinning workers stop spinning when they see it.
+  std::atomic<bool> park_hint_{false};
   std::mutex park_mutex_;
   std::condition_variable park_cv_;
   std::mutex done_mutex_;

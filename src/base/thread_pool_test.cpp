@@ -201,3 +201,29 @@ TEST(ThreadPoolTest, DestroysWhileWorkersAreParkedOrSpinning) {
 
 }  // namespace
 }  // namespace corral
+
+namespace corral {
+namespace {
+
+// Park only shortens the workers' spin: calls before and after it (and racing with it from
+// another thread) still run every chunk exactly once.
+TEST(ThreadPoolTest, ParkBetweenCallsKeepsEveryCallCorrect) {
+  ThreadPool pool(3);
+  std::atomic<bool> done{false};
+  std::thread parker([&] {
+    while (!done.load()) pool.Park();
+  });
+  std::vector<int> hits(300);
+  for (int round = 0; round < 2000; ++round) {
+    if (round % 3 == 0) pool.Park();
+    pool.ParallelFor(static_cast<int64_t>(hits.size()), [&](int64_t begin, int64_t end, int) {
+      for (int64_t i = begin; i < end; ++i) ++hits[static_cast<size_t>(i)];
+    });
+  }
+  done = true;
+  parker.join();
+  for (int h : hits) ASSERT_EQ(h, 2000);
+}
+
+}  // namespace
+}  // namespace corral

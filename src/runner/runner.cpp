@@ -189,7 +189,8 @@ void Runner::Loop() {
       std::unique_lock lock(mu_);
       bool running =
           std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.job != nullptr; });
-      if (!running) {
+      if (!running && jobs_.empty()) {
+        ctx_->pool().Park();  // nothing to decode: free the cores for the replies' threads
         cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
       }
       if (stopping_) break;
