@@ -9,10 +9,16 @@ packages=(
   # libraries (see README, "Dependencies")
   nlohmann-json3-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   libcli11-dev libutf8proc-dev libpcre2-dev
+  # line editing for `corral run`'s interactive session
+  libedit-dev
   # tests and benchmarks (python3-jinja2: the Jinja reference the template tests compare with)
   libgtest-dev libgmock-dev libbenchmark-dev python3-jinja2
+  # the interactive `corral run` end-to-end test drives it in a pseudo-terminal
+  tmux
   # the llama.cpp reference harness (node-llama-cpp from npm)
   nodejs npm
+  # the registry the pull/push end-to-end test runs on loopback (it starts no daemon here)
+  docker-registry
 )
 
 # `install-deps.sh fuzz` adds clang and its sanitizer/libFuzzer runtimes for `make fuzz`.

@@ -1,8 +1,11 @@
 #include "cli/client_common.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "cli/terminal.h"
 #include "config/env_config.h"
 
 namespace corral::cli {
@@ -40,6 +43,32 @@ bool JsonBool(const nlohmann::json& object, const char* key) {
   if (!object.is_object()) return false;
   auto it = object.find(key);
   return it != object.end() && it->is_boolean() && it->get<bool>();
+}
+
+Status ShowProgressStream(ApiClient& client, const std::string& route, const nlohmann::json& body,
+                          ProgressDisplay& display) {
+  return client.Stream(route, body, [&](const nlohmann::json& line) {
+    const std::string status = JsonString(line, "status");
+    const std::string digest = JsonString(line, "digest");
+    if (!digest.empty()) {
+      std::string message = status;
+      if (message.empty())
+        message = "pulling " + digest.substr(std::min<size_t>(7, digest.size()), 12) + "...";
+      display.SetBar(digest, message, JsonInt(line, "total"), JsonInt(line, "completed"));
+    } else if (!status.empty()) {
+      display.SetStatus(status);
+    }
+    return Status::Ok();
+  });
+}
+
+Status PullModel(ApiClient& client, const std::string& model, bool insecure, std::ostream& err) {
+  ProgressDisplay display(err);
+  nlohmann::json body = {{"model", model}};
+  if (insecure) body["insecure"] = true;
+  Status pulled = ShowProgressStream(client, "/api/pull", body, display);
+  display.Finish();
+  return pulled;
 }
 
 }  // namespace corral::cli

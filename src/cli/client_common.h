@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -23,6 +24,17 @@ Result<ApiClient> ConnectToServer();
 // Ollama's loadOrUnloadModel with keep_alive 0: POST /api/show (so an unknown model is a
 // NotFound), then POST /api/generate {model, keep_alive: 0}, which unloads it.
 Status UnloadModel(ApiClient& client, const std::string& model);
+
+class ProgressDisplay;
+
+// POSTs `body` to a progress-streaming endpoint (/api/create, /api/pull, /api/push) and shows
+// each line as Ollama's CLI does: a bar per digest ("pulling 3f1c2a9b4d5e" 45% ...), a spinner
+// for plain statuses.
+Status ShowProgressStream(ApiClient& client, const std::string& route, const nlohmann::json& body,
+                          ProgressDisplay& display);
+
+// POST /api/pull for `model` with progress (Ollama's PullHandler, also used by `run`).
+Status PullModel(ApiClient& client, const std::string& model, bool insecure, std::ostream& err);
 
 // A field of a server reply, or the default when it is missing or of another type (a reply is
 // outside input: an odd one must not throw).

@@ -4,9 +4,9 @@ namespace corral::cli {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
-      BenchCommand(), CopyCommand(),     CreateCommand(),   GgufCommand(),     ListCommand(),
-      PsCommand(),    QuantizeCommand(), RemoveCommand(),   RunModelCommand(), ServeCommand(),
-      ShowCommand(),  StopCommand(),     TokenizeCommand(),
+      BenchCommand(),    CopyCommand(),  CreateCommand(), GgufCommand(),     ListCommand(),
+      PsCommand(),       PullCommand(),  PushCommand(),   QuantizeCommand(), RemoveCommand(),
+      RunModelCommand(), ServeCommand(), ShowCommand(),   StopCommand(),     TokenizeCommand(),
   };
   return commands;
 }

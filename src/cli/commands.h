@@ -37,6 +37,8 @@ Command CreateCommand();
 Command GgufCommand();
 Command ListCommand();
 Command PsCommand();
+Command PullCommand();
+Command PushCommand();
 Command QuantizeCommand();
 Command RemoveCommand();
 Command RunModelCommand();  // `run` (RunCommand is the dispatcher's name in cli.cpp)

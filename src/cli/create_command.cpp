@@ -164,19 +164,7 @@ int Create(const CreateFlags& flags, CommandIo& io) {
   json body = request->body;
   body["model"] = flags.name;
   if (!flags.quantize.empty()) body["quantize"] = flags.quantize;
-  Status created = client->Stream("/api/create", body, [&](const json& line) {
-    const std::string status = JsonString(line, "status");
-    const std::string digest = JsonString(line, "digest");
-    if (!digest.empty()) {
-      std::string message = status;
-      if (message.empty())
-        message = "pulling " + digest.substr(std::min<size_t>(7, digest.size()), 12) + "...";
-      display.SetBar(digest, message, JsonInt(line, "total"), JsonInt(line, "completed"));
-    } else if (!status.empty()) {
-      display.SetStatus(status);
-    }
-    return Status::Ok();
-  });
+  Status created = ShowProgressStream(*client, "/api/create", body, display);
   display.Finish();
   if (!created.ok()) return PrintError(io, created);
   return kExitOk;

@@ -32,7 +32,7 @@ struct RunFlags {
   bool hide_thinking = false;
   std::string keep_alive;
   bool no_word_wrap = false;
-  bool insecure = false;  // accepted for Ollama compatibility; pulls are not implemented
+  bool insecure = false;  // pull from a plain-http registry when the model is missing
   CLI::Option* think_option = nullptr;
 };
 
@@ -128,7 +128,8 @@ int Run(RunFlags& flags, CommandIo& io) {
                                                "\" (only \"json\" is supported)"));
   }
   std::optional<json> think;
-  if (flags.think_option != nullptr && flags.think_option->count() > 0) {
+  const bool think_explicit = flags.think_option != nullptr && flags.think_option->count() > 0;
+  if (think_explicit) {
     Result<json> parsed = ParseThink(flags.think.empty() ? "true" : flags.think);
     if (!parsed.ok()) return PrintError(io, parsed.status());
     think = *parsed;
@@ -156,15 +157,14 @@ int Run(RunFlags& flags, CommandIo& io) {
   Result<ApiClient> client = ConnectToServer();
   if (!client.ok()) return PrintError(io, client.status());
   Result<json> show = client->Post("/api/show", {{"model", flags.model}});
-  if (!show.ok()) {
-    if (show.status().code() == StatusCode::kNotFound) {
-      // Ollama pulls the model here; pulling is not implemented yet, so say what to do.
-      return PrintError(
-          io, NotFoundError("model \"" + flags.model +
-                            "\" not found, try pulling it first: corral pull " + flags.model));
+  if (!show.ok() && show.status().code() == StatusCode::kNotFound) {
+    // As Ollama: a model that is not here is pulled, then shown again.
+    if (Status pulled = PullModel(*client, flags.model, flags.insecure, io.err); !pulled.ok()) {
+      return PrintError(io, pulled);
     }
-    return PrintError(io, show.status());
+    show = client->Post("/api/show", {{"model", flags.model}});
   }
+  if (!show.ok()) return PrintError(io, show.status());
   // Thinking models think unless told otherwise (Ollama's inferThinkingOption).
   if (!think && HasCapability(*show, "thinking")) think = json(true);
 
@@ -176,6 +176,7 @@ int Run(RunFlags& flags, CommandIo& io) {
     options.model = flags.model;
     options.show = *show;
     options.think = think;
+    options.think_explicit = think_explicit;
     options.hide_thinking = flags.hide_thinking;
     options.keep_alive = keep_alive;
     options.format = flags.format;

@@ -1,6 +1,8 @@
 // The interactive `corral run MODEL` session (Ollama's REPL: ">>> " prompts, /set, /show,
-// /load, /save, """ multi-line input, chat history over POST /api/chat). Not written yet: this
-// is the hook `run` calls when stdin and stdout are terminals and no prompt was given.
+// /load, /save, """ multi-line input, chat history over POST /api/chat): `run` calls it when
+// stdin and stdout are terminals and no prompt was given. It loads the model, prints the model's
+// MESSAGE history, then reads lines with libedit (repl_line_editor.h) and hands them to
+// ReplSession (repl_session.h), whose backend here is the server and the terminal.
 #pragma once
 
 #include <optional>
@@ -18,6 +20,7 @@ struct InteractiveOptions {
   std::string model;
   nlohmann::json show;                  // the model's /api/show reply (capabilities, messages)
   std::optional<nlohmann::json> think;  // true/false/"low"/"medium"/"high", unset: server default
+  bool think_explicit = false;          // --think given (else inferred): /load keeps it
   bool hide_thinking = false;
   std::optional<nlohmann::json> keep_alive;  // as sent: "5m" or -1
   std::string format;                        // "" or "json"

@@ -14,6 +14,7 @@
 #include "server/inference_routes.h"
 #include "server/json_request.h"
 #include "server/model_routes.h"
+#include "server/registry_routes.h"
 #include "server/server_state.h"
 
 namespace corral::server {
@@ -44,6 +45,8 @@ const std::vector<Route>& Routes() {
       {"HEAD", "/api/blobs/([^/]+)", HeadBlobHandler},
       {"POST", "/api/blobs/([^/]+)", CreateBlobHandler},
       {"POST", "/api/create", CreateModelHandler},
+      {"POST", "/api/pull", PullHandler},
+      {"POST", "/api/push", PushHandler},
       {"POST", "/api/generate", GenerateHandler},
       {"POST", "/api/chat", ChatHandler},
       {"POST", "/api/embed", EmbedHandler},

@@ -109,7 +109,9 @@ TEST(CliVerbsNoServerTest, EveryClientVerbSaysToStartTheServer) {
                                              {"run", "m", "hi"},
                                              {"stop", "m"},
                                              {"rm", "m"},
-                                             {"cp", "a", "b"}}) {
+                                             {"cp", "a", "b"},
+                                             {"pull", "m"},
+                                             {"push", "m"}}) {
     std::vector<std::string> argv = {CORRAL_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
     auto r = RunProcess(argv, {{"OLLAMA_HOST", host}}, "", std::chrono::seconds(30));
@@ -269,11 +271,17 @@ TEST_F(CliVerbsTest, StoriesThroughEveryVerb) {
 }
 
 TEST_F(CliVerbsTest, UnknownModelsAndBadModelfiles) {
-  ProcessResult run = Corral({"run", "missing-model", "hi"});
+  // A model that is not here is pulled first, as Ollama does; this registry does not answer.
+  ProcessResult run = Corral({"run", "--insecure", "127.0.0.1:1/ns/missing-model", "hi"});
   EXPECT_EQ(run.exit_code, 1);
-  EXPECT_EQ(run.err,
-            "Error: model \"missing-model\" not found, try pulling it first: corral pull "
-            "missing-model\n");
+  EXPECT_TRUE(Contains(run.err, "pulling manifest")) << run.err;
+  EXPECT_TRUE(Contains(run.err, "Error: ")) << run.err;
+  ProcessResult pull = Corral({"pull", "--insecure", "127.0.0.1:1/ns/missing-model"});
+  EXPECT_EQ(pull.exit_code, 1);
+  EXPECT_TRUE(Contains(pull.err, "Error: ")) << pull.err;
+  ProcessResult push = Corral({"push", "--insecure", "127.0.0.1:1/ns/missing-model"});
+  EXPECT_EQ(push.exit_code, 1);
+  EXPECT_TRUE(Contains(push.err, "Error: ")) << push.err;
   ProcessResult show = Corral({"show", "missing-model"});
   EXPECT_EQ(show.exit_code, 1);
   EXPECT_EQ(show.err, "Error: model 'missing-model:latest' not found\n");
