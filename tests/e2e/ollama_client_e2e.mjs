@@ -10,149 +10,30 @@
 // The ollama package lives outside the source tree, in CORRAL_TESTCLIENTS_DIR (default
 // $XDG_CACHE_HOME/corral/testclients); tools/testclients/install.sh puts it there.
 import assert from 'node:assert/strict';
-import {spawn, spawnSync} from 'node:child_process';
+import {spawnSync} from 'node:child_process';
 import {createHash, randomBytes} from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import {createRequire} from 'node:module';
-import net from 'node:net';
-import {homedir} from 'node:os';
 import path from 'node:path';
-import {fileURLToPath} from 'node:url';
 
-const kSkip = 77;
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+import {Checks, rawRequest, repoRoot, requireClient, Server as CorralServer, sleep, suiteSetup} from './harness.mjs';
 
-function clientsDir() {
-  if (process.env.CORRAL_TESTCLIENTS_DIR) return process.env.CORRAL_TESTCLIENTS_DIR;
-  const cache = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
-  return path.join(cache, 'corral', 'testclients');
-}
+const {Ollama} = requireClient('ollama');
+const suite = suiteSetup('ollama_client_e2e.mjs', 'ollama-e2e-');
+const {binary, tmp, modelPath, modelsDir} = suite;
 
-let Ollama;
-try {
-  const require = createRequire(path.join(clientsDir(), 'package.json'));
-  ({Ollama} = require('ollama'));
-} catch (e) {
-  console.log(
-      `SKIP: the ollama npm package is not installed at ${clientsDir()} ` +
-      `(run tools/testclients/install.sh): ${e.message}`);
-  process.exit(kSkip);
-}
+// Two checks upload and create the model the rest need: CORRAL_E2E_ONLY always runs them.
+const checks = new Checks([/^(upload the GGUF blob|create stories)/]);
+const check = (name, fn) => checks.check(name, fn);
 
-const [binary, tmpArg, modelArg] = process.argv.slice(2);
-if (!binary || !tmpArg) {
-  console.error('usage: node ollama_client_e2e.mjs CORRAL_BINARY TMP_DIR [MODEL.gguf]');
-  process.exit(2);
-}
-const testdata = process.env.CORRAL_TESTDATA || path.join(repoRoot, '..', 'shared', 'testdata');
-const modelPath = modelArg || path.join(testdata, 'models', 'stories260K.gguf');
-if (!fs.existsSync(modelPath)) {
-  console.log(`SKIP: ${modelPath} is absent (set CORRAL_TESTDATA); every scenario needs a model`);
-  process.exit(kSkip);
-}
-const tmp = fs.mkdtempSync(path.join(path.resolve(tmpArg), 'ollama-e2e-'));
-const modelsDir = path.join(tmp, 'models');
-
-// ---- the tiny runner ----
-
-let failures = 0;
-let passes = 0;
-// CORRAL_E2E_ONLY=regex runs only the checks it matches (and the two that upload and create the
-// model, which the rest need): for working on one scenario.
-const only = process.env.CORRAL_E2E_ONLY ? new RegExp(process.env.CORRAL_E2E_ONLY) : null;
-async function check(name, fn) {
-  if (only && !only.test(name) && !/^(upload the GGUF blob|create stories)/.test(name)) return;
-  const start = Date.now();
-  try {
-    const note = await fn();
-    ++passes;
-    console.log(`ok   ${name} (${Date.now() - start} ms)${note ? ': ' + note : ''}`);
-  } catch (e) {
-    ++failures;
-    console.log(`FAIL ${name}: ${e.stack || e}`);
+// `corral serve` with the ollama client on it.
+const Server = {
+  async start(env = {}) {
+    const s = await CorralServer.start(suite, env);
+    s.client = new Ollama({host: s.base});
+    return s;
   }
-}
-
-// ---- the server ----
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const {port} = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-let serverCount = 0;
-
-class Server {
-  static async start(env = {}) {
-    const s = new Server();
-    s.port = await freePort();
-    s.base = `http://127.0.0.1:${s.port}`;
-    s.log = path.join(tmp, `server-${++serverCount}.log`);
-    const fd = fs.openSync(s.log, 'w');
-    s.proc = spawn(binary, ['serve'], {
-      env: {...process.env, OLLAMA_HOST: `127.0.0.1:${s.port}`, OLLAMA_MODELS: modelsDir, ...env},
-      stdio: ['ignore', fd, fd]
-    });
-    fs.closeSync(fd);
-    s.exited = new Promise((r) => s.proc.once('exit', (code, signal) => r({code, signal})));
-    for (let i = 0; i < 300; ++i) {
-      try {
-        const res = await fetch(s.base + '/');
-        if (res.status === 200 && (await res.text()) === 'Ollama is running') {
-          s.client = new Ollama({host: s.base});
-          return s;
-        }
-      } catch {
-      }
-      if (s.proc.exitCode !== null) break;
-      await sleep(50);
-    }
-    throw new Error(`corral serve did not answer GET /: ${s.logTail()}`);
-  }
-  logTail() {
-    return fs.readFileSync(this.log, 'utf8').slice(-3000);
-  }
-  rssKiB() {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${this.proc.pid}/status`, 'utf8'));
-    return Number(m[1]);
-  }
-  async stop() {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    this.proc.kill('SIGTERM');
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), 15000);
-    const r = await this.exited;
-    clearTimeout(t);
-    assert.equal(r.code, 0, `serve exited with ${JSON.stringify(r)}: ${this.logTail()}`);
-  }
-}
-
-// Raw HTTP without URL normalization (fetch would resolve "..") and with a full body we choose.
-function rawRequest(base, method, rawPath, body, headers = {}) {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-        {host: url.hostname, port: url.port, method, path: rawPath, headers}, (res) => {
-          const chunks = [];
-          res.on('data', (c) => chunks.push(c));
-          res.on('end', () => resolve({
-                          status: res.statusCode,
-                          headers: res.headers,
-                          text: Buffer.concat(chunks).toString('utf8')
-                        }));
-          res.on('error', reject);
-        });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+};
 
 async function postJson(server, route, body) {
   const res = await fetch(
@@ -218,7 +99,6 @@ function referenceGreedy(text, nPredict) {
 const model = 'stories';
 const modelBytes = fs.readFileSync(modelPath);
 const modelDigest = 'sha256:' + createHash('sha256').update(modelBytes).digest('hex');
-const suiteStart = Date.now();
 // Before any server: the harness blocks the event loop (spawnSync) for seconds.
 const reference = referenceGreedy('Once upon a time', 30);
 let server = await Server.start();
@@ -832,56 +712,79 @@ await check('32 concurrent streaming chats with OLLAMA_NUM_PARALLEL=4', async ()
 });
 await server.stop();
 
-// Fires `n` slow generations at once (the grammar lets stories stop only after 500 letters);
-// checks each answer and returns the statuses.
-async function fireSlow(n, minServed) {
+// Admission control without timing assumptions: `parallel` endless streamed generations (a
+// grammar that never completes, so no end of text) hold every slot; then `queue + refused`
+// short requests fire at once. Exactly `refused` of them must get 503 while the others wait;
+// once the streams are cancelled (the client goes away), the waiting ones are served.
+async function checkAdmission(parallel, queue, refused) {
   await ollama.generate({model, prompt: ''});  // loaded
-  const slow = JSON.stringify({
+  const endless = JSON.stringify({
     model,
     prompt: 'Once',
     raw: true,
-    stream: false,
-    grammar: 'root ::= [a-z]{500}',
-    options: {num_predict: 4000}
+    stream: true,
+    grammar: 'root ::= [a-z] root',
+    options: {num_predict: -1}
   });
-  const start = Date.now();
-  const signal = AbortSignal.timeout(150000);
-  const one = async () => {
-    const res = await fetch(server.base + '/api/generate', {method: 'POST', body: slow, signal});
-    return {status: res.status, text: await res.text(), ms: Date.now() - start};
-  };
-  const results = await Promise.all(Array.from({length: n}, one));
-  const ok = results.filter((r) => r.status === 200);
-  const busy = results.filter((r) => r.status === 503);
-  const summary = `${ok.length} x 200, ${busy.length} x 503; last answer after ` +
-      `${Math.max(...results.map((r) => r.ms))} ms`;
-  assert.equal(ok.length + busy.length, n, JSON.stringify(results.map((r) => r.status)));
-  for (const r of busy) {
+  const streams = [];
+  for (let i = 0; i < parallel; ++i) {
+    const abort = new AbortController();
+    const res = await fetch(
+        server.base + '/api/generate', {method: 'POST', body: endless, signal: abort.signal});
+    assert.equal(res.status, 200, `endless stream ${i}`);
+    const reader = res.body.getReader();
+    const first = await reader.read();  // it is generating: its slot is taken
+    assert.ok(!first.done && first.value.length > 0, `stream ${i} sent nothing`);
+    streams.push({abort, reader});
+  }
+  const quick =
+      JSON.stringify({model, prompt: 'Once', raw: true, stream: false, options: {num_predict: 4}});
+  const settled = [];
+  const requests = Array.from({length: queue + refused}, async (_, i) => {
+    const res = await fetch(
+        server.base + '/api/generate',
+        {method: 'POST', body: quick, signal: AbortSignal.timeout(120000)});
+    const result = {i, status: res.status, text: await res.text()};
+    settled.push(result);
+    return result;
+  });
+  // The refused ones answer at once; wait for them (and a little longer, for any extra).
+  const deadline = Date.now() + 60000;
+  while (settled.length < refused && Date.now() < deadline) await sleep(20);
+  await sleep(300);
+  const early = settled.slice();
+  for (const r of early) {
+    assert.equal(r.status, 503, `while every slot is held: ${JSON.stringify(r)}`);
     assert.deepEqual(
         JSON.parse(r.text),
         {error: 'server busy, please try again.  maximum pending requests exceeded'});
   }
-  for (const r of ok) {
-    const g = JSON.parse(r.text);
-    assert.match(g.response, /^[a-z]+$/);
-    assert.ok(g.response.length >= 500 || g.done_reason === 'length', `${g.response.length}`);
+  assert.equal(
+      early.length, refused,
+      `${early.length} answered while the slots were held, expected ${refused} 503s`);
+  for (const s of streams) {
+    s.abort.abort();
+    await s.reader.cancel().catch(() => {});
   }
-  assert.ok(busy.length >= 1, `some requests are refused (${summary})`);
-  assert.ok(ok.length >= minServed && ok.length < n, summary);
-  return summary;
+  const results = await Promise.all(requests);
+  const served = results.filter((r) => r.status === 200);
+  assert.equal(served.length, queue, JSON.stringify(results.map((r) => r.status)));
+  for (const r of served) assert.equal(JSON.parse(r.text).eval_count, 4);
+  return `${parallel} held, ${queue} waited then served, ${refused} x 503`;
 }
 
 server = await Server.start({OLLAMA_NUM_PARALLEL: '4', OLLAMA_MAX_QUEUE: '2'});
 ollama = server.client;
 await check(
-    'OLLAMA_MAX_QUEUE=2, 8 slow requests: 4 run, 2 wait, the rest get 503', () => fireSlow(8, 6));
+    'OLLAMA_MAX_QUEUE=2, 4 slots held: 2 more wait, 6 more get 503, none hang',
+    () => checkAdmission(4, 2, 6));
 await server.stop();
 
 server = await Server.start({OLLAMA_NUM_PARALLEL: '4', OLLAMA_MAX_QUEUE: '8'});
 ollama = server.client;
 await check(
-    'OLLAMA_MAX_QUEUE=8, 32 slow requests: beyond the queue 503, the rest 200, none hang',
-    () => fireSlow(32, 12));
+    'OLLAMA_MAX_QUEUE=8, 4 slots held: 8 more wait, 20 more get 503, none hang',
+    () => checkAdmission(4, 8, 20));
 await server.stop();
 
 // ---- memory over many requests ----
@@ -1107,10 +1010,4 @@ await check(
     });
 await server.stop();
 
-console.log(
-    `${passes} passed, ${failures} failed in ${((Date.now() - suiteStart) / 1000).toFixed(1)} s`);
-if (failures === 0)
-  fs.rmSync(tmp, {recursive: true, force: true});
-else
-  console.log(`server logs kept in ${tmp}`);
-process.exit(failures ? 1 : 0);
+checks.finish(tmp);

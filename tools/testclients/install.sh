@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the npm packages the tests use as independent checkers and clients (ajv, ajv-formats
-# and the official ollama JavaScript client, pinned by package.json and package-lock.json beside
+# and the official ollama, openai and Anthropic JavaScript clients, pinned by package.json and package-lock.json beside
 # this script) into a cache folder outside the source tree. Idempotent: returns at once when that exact lock file is already installed.
 # Prints the folder it uses. Override it with CORRAL_TESTCLIENTS_DIR.
 set -euo pipefail
