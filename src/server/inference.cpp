@@ -197,9 +197,15 @@ Result<PromptSetup> PromptSetupFor(const LocalModel& model, const gguf::GgufFile
     ASSIGN_OR_RETURN(setup.defaults.messages,
                      prompt::ParseMessages(nlohmann::json::parse(model.messages.dump())));
   }
-  setup.defaults.strip_earlier_thinking =
-      family == "qwen3" || model.entry.name.model.find("deepseek-r1") != std::string::npos;
+  setup.defaults.strip_earlier_thinking = StripsEarlierThinking(model, family);
+  setup.output_format = !setup.template_text.empty()
+                            ? prompt::OutputFormatForGoTemplate(setup.template_text)
+                            : prompt::OutputFormatForJinja(setup.format.chat_template);
   return setup;
+}
+
+bool StripsEarlierThinking(const LocalModel& model, const std::string& family) {
+  return family == "qwen3" || model.entry.name.model.find("deepseek-r1") != std::string::npos;
 }
 
 std::string FormatUtcTime(std::chrono::system_clock::time_point t) {

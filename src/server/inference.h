@@ -14,6 +14,7 @@
 
 #include "base/status.h"
 #include "modelfile/options.h"
+#include "prompt/output_parser.h"
 #include "prompt/prompt.h"
 #include "runner/scheduler.h"
 #include "sampling/grammar.h"
@@ -67,13 +68,19 @@ Result<std::shared_ptr<const sampling::Grammar>> ParseOutputConstraint(
 
 // How a stored model's prompts are rendered: its TEMPLATE layer, else the GGUF's Jinja chat
 // template, else "{{ .Prompt }}"; and the MESSAGE/SYSTEM defaults.
+// The same for every request to one manifest (under one name), so the server keeps it parsed.
 struct PromptSetup {
   prompt::ChatFormat format;
   prompt::ModelDefaults defaults;
   std::string template_text;  // the Go template's text ("" when Jinja or none)
+  // The template's thinking and tool-call tags (starts_in_thinking is set per prompt).
+  prompt::OutputFormat output_format;
 };
 Result<PromptSetup> PromptSetupFor(const LocalModel& model, const gguf::GgufFile* gguf,
                                    const std::string& family);
+// Whether earlier turns' thinking is dropped from the prompt (qwen3, deepseek-r1), as Ollama
+// decides it: by family and by model name.
+bool StripsEarlierThinking(const LocalModel& model, const std::string& family);
 
 // Go's time.Time JSON for a UTC instant: "2024-09-12T03:54:03.516566Z".
 std::string FormatUtcTime(std::chrono::system_clock::time_point t);

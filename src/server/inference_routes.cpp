@@ -417,11 +417,28 @@ Status ResolveThink(const Target& t, prompt::Think* think) {
 // The output tags of the model's template; thinking starts at once when the rendered prompt
 // already opened the thinking block (qwen3, deepseek-r1 prefill it).
 prompt::OutputFormat OutputFormatFor(const PromptSetup& setup, std::string_view rendered) {
-  prompt::OutputFormat f = !setup.template_text.empty()
-                               ? prompt::OutputFormatForGoTemplate(setup.template_text)
-                               : prompt::OutputFormatForJinja(setup.format.chat_template);
+  prompt::OutputFormat f = setup.output_format;
   f.starts_in_thinking = prompt::PromptOpensThinking(rendered, f);
   return f;
+}
+
+// The model's prompt setup, parsed once per manifest and kept in the state. A copy of the model
+// under another name shares the manifest but may differ in the name-dependent flag; it is then
+// built afresh.
+Result<std::shared_ptr<const PromptSetup>> SharedPromptSetup(ServerState& state,
+                                                             const Target& target,
+                                                             const gguf::GgufFile& gguf) {
+  const std::string& family = target.facts.details.family;
+  const store::Digest& digest = target.model.entry.digest;
+  if (std::optional<std::shared_ptr<const PromptSetup>> cached = state.prompt_setups.Get(digest);
+      cached &&
+      (*cached)->defaults.strip_earlier_thinking == StripsEarlierThinking(target.model, family)) {
+    return *cached;
+  }
+  ASSIGN_OR_RETURN(PromptSetup fresh, PromptSetupFor(target.model, &gguf, family));
+  auto shared = std::make_shared<const PromptSetup>(std::move(fresh));
+  state.prompt_setups.Put(digest, shared);
+  return shared;
 }
 
 // The lease, the prompt's tokens against the runner's context, and the generation started.
@@ -553,9 +570,10 @@ void GenerateHandler(ServerState& state, const httplib::Request&, RequestBody& b
   if (!lease.ok()) return WriteError(res, StatusFor(lease.status()), lease.status().message());
   if (gen.prompt.empty() && gen.suffix.empty()) return simple_reply("load");
 
-  Result<PromptSetup> setup =
-      PromptSetupFor(target->model, &lease->runner()->model().file(), target->facts.details.family);
-  if (!setup.ok()) return WriteError(res, 500, setup.status().message());
+  Result<std::shared_ptr<const PromptSetup>> shared_setup =
+      SharedPromptSetup(state, *target, lease->runner()->model().file());
+  if (!shared_setup.ok()) return WriteError(res, 500, shared_setup.status().message());
+  const PromptSetup* setup = shared_setup->get();
   const tokenizer::Tokenizer& tok = lease->runner()->model().tokenizer();
   Result<std::string> text = InternalError("unrendered");
   if (has_template) {
@@ -673,9 +691,10 @@ void ChatHandler(ServerState& state, const httplib::Request&, RequestBody& body,
   if (!lease.ok()) return WriteError(res, StatusFor(lease.status()), lease.status().message());
   if (chat.messages.empty()) return simple_reply("load");
 
-  Result<PromptSetup> setup =
-      PromptSetupFor(target->model, &lease->runner()->model().file(), target->facts.details.family);
-  if (!setup.ok()) return WriteError(res, 500, setup.status().message());
+  Result<std::shared_ptr<const PromptSetup>> shared_setup =
+      SharedPromptSetup(state, *target, lease->runner()->model().file());
+  if (!shared_setup.ok()) return WriteError(res, 500, shared_setup.status().message());
+  const PromptSetup* setup = shared_setup->get();
   const tokenizer::Tokenizer& tok = lease->runner()->model().tokenizer();
   const int64_t n_ctx = lease->runner()->options().n_ctx;
   // Only an explicit truncate drops history: the oldest messages that are neither system

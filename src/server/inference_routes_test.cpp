@@ -332,6 +332,34 @@ TEST_F(InferenceRoutesTest, ThinkingIsSplitFromTheContent) {
   EXPECT_FALSE(k["message"]["content"].get<std::string>().empty()) << off->body;
 }
 
+// The prompt setup is kept per manifest, but whether earlier thinking is dropped depends on the
+// name too (deepseek-r1): a copy under such a name shares the manifest and must not reuse the
+// original's setup, nor the original the copy's.
+TEST_F(InferenceRoutesTest, PromptSetupCacheRespectsNameDependentThinkingRules) {
+  Start();
+  AddTiny("thinker", "llama",
+          "{{ range .Messages }}{{ if eq .Role \"user\" }}U: {{ .Content }}\n{{ else }}"
+          "A: {{ .Content }}\n{{ end }}{{ end }}A: ");
+  auto copied = Post("/api/copy", R"({"source":"thinker","destination":"deepseek-r1-copy"})");
+  ASSERT_EQ(copied->status, 200) << copied->body;
+  auto render = [&](const std::string& model) {
+    auto r = Post("/api/chat", R"({"model":")" + model +
+                                   R"(","stream":false,)"
+                                   R"("_debug_render_only":true,"messages":[)"
+                                   R"({"role":"user","content":"q1"},)"
+                                   R"({"role":"assistant","content":"<think>old</think>a1"},)"
+                                   R"({"role":"user","content":"q2"}]})");
+    EXPECT_EQ(r->status, 200) << r->body;
+    return Json(r)["_debug_info"]["rendered_template"].get<std::string>();
+  };
+  const std::string kept = "U: q1\nA: <think>old</think>a1\nU: q2\nA: ";
+  const std::string stripped = "U: q1\nA: a1\nU: q2\nA: ";
+  EXPECT_EQ(render("thinker"), kept);
+  EXPECT_EQ(render("deepseek-r1-copy"), stripped);
+  EXPECT_EQ(render("thinker"), kept);
+  EXPECT_EQ(render("deepseek-r1-copy"), stripped);
+}
+
 // Several streaming clients at once with 2 sequences: all finish with their own full text.
 TEST_F(InferenceRoutesTest, ConcurrentStreamsAllFinish) {
   Start(/*num_parallel=*/2);
