@@ -9,12 +9,15 @@
 #include <vector>
 
 #include "base/version.h"
+#include "server/anthropic_compat.h"
 #include "server/blob_routes.h"
 #include "server/create_routes.h"
 #include "server/inference_routes.h"
 #include "server/json_request.h"
 #include "server/model_routes.h"
+#include "server/openai_compat.h"
 #include "server/registry_routes.h"
+#include "server/responses_compat.h"
 #include "server/server_state.h"
 
 namespace corral::server {
@@ -52,6 +55,13 @@ const std::vector<Route>& Routes() {
       {"POST", "/api/embed", EmbedHandler},
       {"POST", "/api/embeddings", EmbeddingsHandler},
       {"GET", "/api/ps", PsHandler},
+      {"POST", "/v1/chat/completions", OpenAIChatHandler},
+      {"POST", "/v1/completions", OpenAICompletionsHandler},
+      {"POST", "/v1/embeddings", OpenAIEmbeddingsHandler},
+      {"GET", "/v1/models", OpenAIListModelsHandler},
+      {"GET", "/v1/models/(.+)", OpenAIRetrieveModelHandler},
+      {"POST", "/v1/responses", ResponsesHandler},
+      {"POST", "/v1/messages", AnthropicMessagesHandler},
   };
   return routes;
 }
