@@ -1,6 +1,7 @@
 #include "cli/api_client.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <filesystem>
@@ -92,6 +93,18 @@ std::string ErrorTextOfReply(int http_status, const std::string& body) {
   return "the server answered HTTP " + std::to_string(http_status);
 }
 
+void CancelSource::Cancel() noexcept {
+  cancelled_.store(true);
+  const int fd = socket_.load();
+  if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+}
+
+void CancelSource::AttachSocket(int socket) noexcept {
+  socket_.store(socket);
+  // A Ctrl+C between the client's check and now found no socket to shut: do it here.
+  if (cancelled()) ::shutdown(socket, SHUT_RDWR);
+}
+
 ApiClient::ApiClient(config::HostAddress host) : host_(std::move(host)) {}
 
 std::string ApiClient::FullPath(const std::string& path) const {
@@ -102,7 +115,8 @@ namespace {
 
 // A client for one request. Ollama's OLLAMA_HOST may name https (a remote server behind a
 // proxy); cpp-httplib is built here without TLS, so that is refused with a clear message.
-Result<std::unique_ptr<httplib::Client>> MakeClient(const config::HostAddress& host) {
+Result<std::unique_ptr<httplib::Client>> MakeClient(const config::HostAddress& host,
+                                                    CancelSource* cancel) {
   if (host.scheme != "http") {
     return UnsupportedError("OLLAMA_HOST " + host.Url() +
                             ": only http:// servers are supported by this client");
@@ -114,10 +128,21 @@ Result<std::unique_ptr<httplib::Client>> MakeClient(const config::HostAddress& h
   client->set_connection_timeout(kConnectTimeout);
   client->set_read_timeout(kReadTimeout);
   client->set_write_timeout(kReadTimeout);
+  if (cancel != nullptr) {
+    if (cancel->cancelled()) return CancelledError("cancelled");
+    client->set_socket_options([cancel](socket_t socket) { cancel->AttachSocket(socket); });
+  }
   return client;
 }
 
 }  // namespace
+
+Status ApiClient::Finish(Status status) {
+  if (cancel_ == nullptr) return status;
+  cancel_->DetachSocket();
+  if (cancel_->cancelled()) return CancelledError("cancelled");
+  return status;
+}
 
 Status ApiClient::Heartbeat() {
   ASSIGN_OR_RETURN(int status, Head("/"));
@@ -126,8 +151,9 @@ Status ApiClient::Heartbeat() {
 }
 
 Result<int> ApiClient::Head(const std::string& path) {
-  ASSIGN_OR_RETURN(std::unique_ptr<httplib::Client> client, MakeClient(host_));
+  ASSIGN_OR_RETURN(std::unique_ptr<httplib::Client> client, MakeClient(host_, cancel_));
   httplib::Result res = client->Head(FullPath(path), {{"User-Agent", UserAgent()}});
+  RETURN_IF_ERROR(Finish(Status::Ok()));
   if (!res) return TransportError(res.error(), "HEAD", host_.Url() + path);
   return res->status;
 }
@@ -144,7 +170,7 @@ Result<json> ApiClient::Delete(const std::string& path, const json& body) {
 
 Result<json> ApiClient::JsonRequest(const std::string& method, const std::string& path,
                                     const json* body) {
-  ASSIGN_OR_RETURN(std::unique_ptr<httplib::Client> client, MakeClient(host_));
+  ASSIGN_OR_RETURN(std::unique_ptr<httplib::Client> client, MakeClient(host_, cancel_));
   httplib::Request req;
   req.method = method;
   req.path = FullPath(path);
@@ -154,6 +180,7 @@ Result<json> ApiClient::JsonRequest(const std::string& method, const std::string
     req.body = body->dump();
   }
   httplib::Result res = client->send(req);
+  RETURN_IF_ERROR(Finish(Status::Ok()));
   if (!res) return TransportError(res.error(), method, host_.Url() + path);
   if (res->status >= 400) return HttpError(res->status, res->body);
   if (TrimSpace(res->body).empty()) return json::object();
@@ -166,7 +193,7 @@ Result<json> ApiClient::JsonRequest(const std::string& method, const std::string
 }
 
 Status ApiClient::Stream(const std::string& path, const json& body, const LineHandler& on_line) {
-  ASSIGN_OR_RETURN(std::unique_ptr<httplib::Client> client, MakeClient(host_));
+  ASSIGN_OR_RETURN(std::unique_ptr<httplib::Client> client, MakeClient(host_, cancel_));
   httplib::Request req;
   req.method = "POST";
   req.path = FullPath(path);
@@ -184,6 +211,7 @@ Status ApiClient::Stream(const std::string& path, const json& body, const LineHa
     return true;
   };
   req.content_receiver = [&](const char* data, size_t size, uint64_t, uint64_t) {
+    if (cancel_ != nullptr && cancel_->cancelled()) return false;
     if (http_status >= 400) {
       error_body.append(data, size);
       return true;
@@ -200,6 +228,7 @@ Status ApiClient::Stream(const std::string& path, const json& body, const LineHa
   httplib::Response res;
   httplib::Error error = httplib::Error::Success;
   const bool sent = client->send(req, res, error);
+  RETURN_IF_ERROR(Finish(Status::Ok()));
   if (!stopped.ok()) return stopped;
   if (!sent) return TransportError(error, "POST", host_.Url() + path);
   if (http_status >= 400) return HttpError(http_status, error_body);
@@ -213,10 +242,11 @@ Status ApiClient::PostFile(const std::string& path, const std::string& file_path
   if (ec) return IoError("open " + file_path + ": " + ec.message());
   std::ifstream file(file_path, std::ios::binary);
   if (!file) return IoError("open " + file_path + ": cannot read the file");
-  ASSIGN_OR_RETURN(std::unique_ptr<httplib::Client> client, MakeClient(host_));
+  ASSIGN_OR_RETURN(std::unique_ptr<httplib::Client> client, MakeClient(host_, cancel_));
   std::vector<char> chunk(1 << 20);
   bool read_failed = false;
   auto provider = [&](size_t offset, size_t length, httplib::DataSink& sink) {
+    if (cancel_ != nullptr && cancel_->cancelled()) return false;
     file.seekg(static_cast<std::streamoff>(offset));
     const size_t want = std::min(length, chunk.size());
     file.read(chunk.data(), static_cast<std::streamsize>(want));
@@ -232,6 +262,7 @@ Status ApiClient::PostFile(const std::string& path, const std::string& file_path
   httplib::Result res =
       client->Post(FullPath(path), {{"User-Agent", UserAgent()}}, static_cast<size_t>(size),
                    provider, "application/octet-stream");
+  RETURN_IF_ERROR(Finish(Status::Ok()));
   if (read_failed) return IoError("read " + file_path + ": the file changed while uploading");
   if (!res) return TransportError(res.error(), "POST", host_.Url() + path);
   if (res->status >= 400) return HttpError(res->status, res->body);

@@ -13,6 +13,7 @@
 // "could not connect" hint (naming `corral serve`).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -38,9 +39,35 @@ StatusCode StatusCodeForHttp(int http_status);
 // itself (trimmed), else "<status> <reason>".
 std::string ErrorTextOfReply(int http_status, const std::string& body);
 
+// Cancels the request in flight from a signal handler (Ctrl+C, as Ollama cancels a request's
+// context): Cancel() only stores to atomics and calls shutdown(2), both async-signal-safe. The
+// shutdown matters while the server is silent (a model loading before the first line): the
+// blocked read returns at once instead of when the server next writes.
+class CancelSource {
+ public:
+  void Cancel() noexcept;
+  bool cancelled() const noexcept { return cancelled_.load(); }
+  // Before a new request: a Ctrl+C pressed earlier must not cancel it.
+  void Reset() noexcept { cancelled_.store(false); }
+
+  // The client's side: the socket of the request now open, and its end.
+  void AttachSocket(int socket) noexcept;
+  void DetachSocket() noexcept { socket_.store(-1); }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+  std::atomic<int> socket_{-1};  // the request's socket while one is open
+  static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free,
+                "used from a signal handler");
+};
+
 class ApiClient {
  public:
   explicit ApiClient(config::HostAddress host);
+
+  // From now on requests stop with Cancelled once `source` is cancelled (not owned; nullptr for
+  // none). A cancelled source refuses new requests until Reset().
+  void set_cancel_source(CancelSource* source) { cancel_ = source; }
 
   // HEAD / -- whether a server answers at all (Ollama's checkServerHeartbeat).
   Status Heartbeat();
@@ -67,10 +94,14 @@ class ApiClient {
 
  private:
   std::string FullPath(const std::string& path) const;
+  // A request's outcome: Cancelled when the cancel source fired during it, whatever else
+  // happened to the connection.
+  Status Finish(Status status);
   Result<nlohmann::json> JsonRequest(const std::string& method, const std::string& path,
                                      const nlohmann::json* body);
 
   config::HostAddress host_;
+  CancelSource* cancel_ = nullptr;
 };
 
 }  // namespace corral::cli

@@ -8,10 +8,12 @@
 
 namespace corral::cli {
 
-// Exit codes: 0 success, 1 the command failed, 2 the command line itself was wrong.
+// Exit codes: 0 success, 1 the command failed, 2 the command line itself was wrong, 130 Ctrl+C
+// (what a shell reports for a process SIGINT killed, as Ollama's is where it has no handler).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitInterrupted = 130;
 
 // Runs `corral args...` (args excludes the program name) writing to out/err; returns the exit
 // code. main() passes std::cout/std::cerr; tests pass string streams.

@@ -47,4 +47,8 @@ Command ShowCommand();
 Command StopCommand();
 Command TokenizeCommand();
 
+// Where `push` says the model now is (Ollama's PushHandler): the full name
+// ("host/namespace/model:tag"), or its ollama.com page for Ollama's own registry.
+std::string PushDestination(const std::string& model);
+
 }  // namespace corral::cli

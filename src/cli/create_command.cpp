@@ -16,7 +16,7 @@
 #include "cli/cli.h"
 #include "cli/client_common.h"
 #include "cli/commands.h"
-#include "cli/terminal.h"
+#include "cli/progress.h"
 #include "modelfile/modelfile.h"
 #include "store/digest.h"
 
@@ -117,7 +117,8 @@ Result<std::string> ReadModelfileText(const CreateFlags& flags, fs::path* folder
   return text.str();
 }
 
-// HEAD /api/blobs/<digest>, and the upload when the server does not have it.
+// HEAD /api/blobs/<digest>, and the upload when the server does not have it, shown as Ollama's
+// createBlob does: a spinner "copying file <digest> <pct>%".
 Status UploadBlob(ApiClient& client, const std::string& digest, const std::string& path,
                   ProgressDisplay& display) {
   const std::string url = "/api/blobs/" + digest;
@@ -126,10 +127,14 @@ Status UploadBlob(ApiClient& client, const std::string& digest, const std::strin
   if (status != 404)
     return Status(StatusCodeForHttp(status),
                   "checking blob " + digest + ": HTTP " + std::to_string(status));
-  const std::string message = "copying file " + digest;
-  return client.PostFile(url, path, [&](uint64_t sent, uint64_t total) {
-    display.SetBar(digest, message, static_cast<int64_t>(total), static_cast<int64_t>(sent));
+  const std::string message = "copying file " + digest + " ";
+  display.AddSpinner(message + "0%");
+  Status sent = client.PostFile(url, path, [&](uint64_t done, uint64_t total) {
+    if (total > 0) display.SetSpinnerMessage(message + std::to_string(100 * done / total) + "%");
   });
+  if (sent.ok()) display.SetSpinnerMessage(message + "100%");
+  display.StopSpinner();
+  return sent;
 }
 
 int Create(const CreateFlags& flags, CommandIo& io) {
@@ -143,20 +148,22 @@ int Create(const CreateFlags& flags, CommandIo& io) {
   if (!client.ok()) return PrintError(io, client.status());
 
   ProgressDisplay display(io.err);
-  display.SetStatus("gathering model components");
+  const std::string gathering = "gathering model components";
+  display.AddSpinner(gathering);
   LocalFiles local(folder);
   Result<modelfile::CreateRequest> request = modelfile::ToCreateRequest(
       *parsed,
       [&](modelfile::Instruction, const std::string& argument) { return local.Resolve(argument); });
   if (!request.ok()) {
-    display.Finish();
+    display.Stop();
     return PrintError(io, request.status());
   }
+  display.StopSpinner();
   for (const std::string& warning : request->warnings) io.err << warning << "\n";
 
   for (const auto& [digest, path] : local.paths_by_digest()) {
     if (Status s = UploadBlob(*client, digest, path, display); !s.ok()) {
-      display.Finish();
+      display.Stop();
       return PrintError(io, s);
     }
   }
@@ -164,8 +171,9 @@ int Create(const CreateFlags& flags, CommandIo& io) {
   json body = request->body;
   body["model"] = flags.name;
   if (!flags.quantize.empty()) body["quantize"] = flags.quantize;
-  Status created = ShowProgressStream(*client, "/api/create", body, display);
-  display.Finish();
+  Status created =
+      ShowProgressStream(*client, "/api/create", body, ProgressKind::kCreate, display, gathering);
+  display.Stop();
   if (!created.ok()) return PrintError(io, created);
   return kExitOk;
 }

@@ -289,12 +289,5 @@ TEST(GoFloat32JsonTest, GoEncodingJsonForm) {
   EXPECT_EQ(GoFloat32Json(0.012345678f), "0.012345678");
 }
 
-TEST(ProgressBarTest, OllamasPercentColumn) {
-  std::string bar =
-      FormatProgressBar("quantizing F16 model to Q4_K_M", 100'000'000, 45'000'000, 10);
-  EXPECT_EQ(bar, "quantizing F16 model to Q4_K_M  45% ▕████      ▏ 45 MB/100 MB");
-  EXPECT_EQ(FormatProgressBar("copying", 0, 0, 4), "copying   0% ▕    ▏ 0 B/0 B");
-}
-
 }  // namespace
 }  // namespace corral::cli

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
+#include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "base/strings.h"
 #include "cli/client_common.h"
@@ -42,14 +45,6 @@ std::string Join(const std::vector<std::string>& parts, size_t from, std::string
     out += parts[i];
   }
   return out;
-}
-
-bool HasCapability(const json& show, std::string_view capability) {
-  auto it = show.find("capabilities");
-  if (it == show.end() || !it->is_array()) return false;
-  return std::any_of(it->begin(), it->end(), [&](const json& c) {
-    return c.is_string() && c.get_ref<const std::string&>() == capability;
-  });
 }
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
@@ -308,56 +303,6 @@ std::string Base64Encode(std::string_view bytes) {
     out += kAlphabet[(v >> 12) & 63];
     out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
     out += '=';
-  }
-  return out;
-}
-
-std::string WordWrapper::Add(std::string_view text) {
-  if (!enabled_) return std::string(text);
-  std::string out;
-  size_t i = 0;
-  while (i < text.size()) {
-    // One UTF-8 code point (a stray byte counts as one), one column wide.
-    size_t len = 1;
-    const auto lead = static_cast<unsigned char>(text[i]);
-    if (lead >= 0xF0) {
-      len = 4;
-    } else if (lead >= 0xE0) {
-      len = 3;
-    } else if (lead >= 0xC0) {
-      len = 2;
-    }
-    len = std::min(len, text.size() - i);
-    const std::string_view ch = text.substr(i, len);
-    i += len;
-    if (line_length_ + 1 > width_ - 5) {
-      const int word_width = DisplayWidth(word_);
-      if (word_width > width_ - 10) {
-        // A word longer than the line: let the terminal break it.
-        out += word_;
-        out += ch;
-        word_.clear();
-        line_length_ = 0;
-        continue;
-      }
-      // Back over the word, clear to the end of the line and write it on the next one.
-      if (word_width > 0) out += "\033[" + std::to_string(word_width) + "D";
-      out += "\033[K\n";
-      out += word_;
-      out += ch;
-      line_length_ = word_width + 1;
-      continue;
-    }
-    out += ch;
-    line_length_ += 1;
-    if (ch == " " || ch == "\t") {
-      word_.clear();
-    } else if (ch == "\n" || ch == "\r") {
-      line_length_ = 0;
-      word_.clear();
-    } else {
-      word_ += ch;
-    }
   }
   return out;
 }
@@ -658,7 +603,7 @@ void ReplSession::LoadCommand(const std::vector<std::string>& args) {
   state_.model = model;
   state_.think = think;
   state_.messages = json::array();
-  state_.multimodal = HasCapability(*show, "vision");
+  state_.multimodal = IsMultimodal(*show);
   state_.parent_model.clear();
   if (auto d = show->find("details"); d != show->end() && d->is_object()) {
     state_.parent_model = JsonString(*d, "parent_model");
@@ -692,43 +637,64 @@ void ReplSession::SaveCommand(const std::vector<std::string>& args) {
   out_ << "Created new model '" << args[1] << "'\n";
 }
 
+Result<PromptImages> ExtractImages(std::string_view text, const FileReader& read,
+                                   std::ostream& err) {
+  PromptImages out;
+  out.text = std::string(text);
+  for (const std::string& path : FindImagePaths(text)) {
+    const std::string unescaped = UnescapeFilePath(path);
+    Result<std::string> bytes = read(unescaped);
+    if (!bytes.ok() && bytes.status().code() == StatusCode::kNotFound) continue;
+    Status problem;
+    if (!bytes.ok()) {
+      problem = bytes.status();
+    } else if (!LooksLikeImage(*bytes)) {
+      problem = InvalidArgumentError("invalid image type: " + unescaped);
+    } else if (bytes->size() > kMaxImageBytes) {
+      problem = InvalidArgumentError("file size exceeds maximum limit (100MB)");
+    }
+    if (!problem.ok()) {
+      err << "Couldn't process image: " << GoQuote(problem.message()) << "\n";
+      return problem;
+    }
+    err << "Added image '" << unescaped << "'\n";
+    ReplaceAll(out.text, "'" + unescaped + "'", "");
+    ReplaceAll(out.text, "'" + path + "'", "");
+    ReplaceAll(out.text, path, "");
+    out.images.push_back(Base64Encode(*bytes));
+  }
+  out.text = std::string(TrimSpace(out.text));
+  return out;
+}
+
+Result<std::string> ReadLocalFile(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return NotFoundError("open " + path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IoError("open " + path + ": cannot read the file");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
 void ReplSession::Submit() {
   json message = {{"role", "user"}, {"content", buffer_}};
   if (state_.multimodal) {
     // Image paths that exist become attachments and leave the text.
-    std::string text = buffer_;
-    json images = json::array();
-    for (const std::string& path : FindImagePaths(buffer_)) {
-      const std::string unescaped = UnescapeFilePath(path);
-      Result<std::string> bytes = backend_.ReadFile(unescaped);
-      if (!bytes.ok() && bytes.status().code() == StatusCode::kNotFound) continue;
-      std::string problem;
-      if (!bytes.ok()) {
-        problem = bytes.status().message();
-      } else if (!LooksLikeImage(*bytes)) {
-        problem = "invalid image type: " + unescaped;
-      } else if (bytes->size() > kMaxImageBytes) {
-        problem = "file size exceeds maximum limit (100MB)";
-      }
-      if (!problem.empty()) {
-        err_ << "Couldn't process image: " << GoQuote(problem) << "\n";
-        buffer_.clear();
-        return;
-      }
-      err_ << "Added image '" << unescaped << "'\n";
-      ReplaceAll(text, "'" + unescaped + "'", "");
-      ReplaceAll(text, "'" + path + "'", "");
-      ReplaceAll(text, path, "");
-      images.push_back(Base64Encode(*bytes));
+    Result<PromptImages> extracted = ExtractImages(
+        buffer_, [this](const std::string& path) { return backend_.ReadFile(path); }, err_);
+    if (!extracted.ok()) {
+      buffer_.clear();
+      return;
     }
-    message["content"] = std::string(TrimSpace(text));
-    if (!images.empty()) message["images"] = std::move(images);
+    message["content"] = extracted->text;
+    if (!extracted->images.empty()) message["images"] = std::move(extracted->images);
   }
   buffer_.clear();
   state_.messages.push_back(std::move(message));
 
   json request = {{"model", state_.model}, {"messages", state_.messages}};
-  if (!state_.format.empty()) request["format"] = state_.format;
+  if (!state_.format.empty()) request["format"] = FormatValue(state_.format);
   if (!state_.options.empty()) request["options"] = state_.options;
   if (state_.think) request["think"] = *state_.think;
   if (state_.keep_alive) request["keep_alive"] = *state_.keep_alive;

@@ -141,23 +141,19 @@ bool LooksLikeImage(std::string_view bytes);
 
 std::string Base64Encode(std::string_view bytes);
 
-// Ollama's displayResponse: text written as it streams, with words that would cross the right
-// margin (width - 5) moved to the next line by backing the cursor over them; `width` < 10 or
-// wrapping off passes text through unchanged.
-class WordWrapper {
- public:
-  WordWrapper(bool enabled, int width) : enabled_(enabled && width >= 10), width_(width) {}
-  std::string Add(std::string_view text);
-  void Reset() {
-    line_length_ = 0;
-    word_.clear();
-  }
-
- private:
-  bool enabled_;
-  int width_;
-  int line_length_ = 0;
-  std::string word_;  // the current word's bytes
+// Ollama's extractFileData for vision models: each image path in `text` (FindImagePaths) that
+// names an existing file is read with `read`, announced on `err` ("Added image '<path>'") and
+// cut from the text; `images` holds their bytes in base64. A file that is no image, or over
+// 100 MB, is reported on `err` ("Couldn't process image: ...") and is the error.
+struct PromptImages {
+  std::string text;                                 // trimmed
+  nlohmann::json images = nlohmann::json::array();  // base64 strings
 };
+using FileReader = std::function<Result<std::string>(const std::string& path)>;
+Result<PromptImages> ExtractImages(std::string_view text, const FileReader& read,
+                                   std::ostream& err);
+
+// A local file's bytes; NotFound when it does not exist (the reader `run` gives ExtractImages).
+Result<std::string> ReadLocalFile(const std::string& path);
 
 }  // namespace corral::cli

@@ -7,6 +7,7 @@
 
 #include "cli/repl_line_editor.h"
 #include "cli/repl_session.h"
+#include "cli/run_output.h"
 
 namespace corral::cli {
 namespace {

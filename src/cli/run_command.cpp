@@ -13,6 +13,7 @@
 #include "cli/client_common.h"
 #include "cli/commands.h"
 #include "cli/format.h"
+#include "cli/repl_session.h"
 #include "cli/run_interactive.h"
 #include "cli/run_output.h"
 #include "cli/terminal.h"
@@ -35,15 +36,6 @@ struct RunFlags {
   bool insecure = false;  // pull from a plain-http registry when the model is missing
   CLI::Option* think_option = nullptr;
 };
-
-bool HasCapability(const json& show, std::string_view capability) {
-  auto it = show.find("capabilities");
-  if (it == show.end() || !it->is_array()) return false;
-  for (const json& c : *it) {
-    if (c.is_string() && c.get<std::string>() == capability) return true;
-  }
-  return false;
-}
 
 // --think's value as the request's `think`: true/false or a level.
 Result<json> ParseThink(const std::string& value) {
@@ -88,32 +80,52 @@ int Embed(ApiClient& client, const RunFlags& flags, const std::string& prompt,
   return kExitOk;
 }
 
-int Generate(ApiClient& client, const RunFlags& flags, const std::string& prompt,
+int Generate(ApiClient& client, const RunFlags& flags, const json& show, std::string prompt,
              const std::optional<json>& think, const std::optional<json>& keep_alive,
              CommandIo& io) {
+  json images;
+  if (IsMultimodal(show)) {
+    // Image paths in the prompt become images (Ollama's extractFileData).
+    Result<PromptImages> extracted = ExtractImages(prompt, ReadLocalFile, io.err);
+    if (!extracted.ok()) return PrintError(io, extracted.status());
+    prompt = extracted->text;
+    if (!extracted->images.empty()) images = std::move(extracted->images);
+  }
   json body = {{"model", flags.model}, {"prompt", prompt}};
-  if (!flags.format.empty()) body["format"] = flags.format;
+  if (!images.is_null()) body["images"] = std::move(images);
+  if (!flags.format.empty()) body["format"] = FormatValue(flags.format);
   if (keep_alive) body["keep_alive"] = *keep_alive;
   if (think) body["think"] = *think;
 
-  ResponsePrinter printer(flags.hide_thinking, /*color=*/IsTerminal(io.out));
+  const bool terminal = IsTerminal(io.out);
+  // Ollama wraps words whenever stdout is a terminal, unless --nowordwrap.
+  const int wrap_width = terminal && !flags.no_word_wrap ? SizeOfTerminal(io.out).width : 0;
+  ResponsePrinter printer(flags.hide_thinking, /*color=*/terminal, wrap_width);
+  // Ctrl+C cancels the request; Ollama then returns quietly (exit 0) with what was printed.
+  CancelSource cancel;
+  client.set_cancel_source(&cancel);
+  SigintCancels sigint(cancel);
   // Ollama's spinner while the model loads and reads the prompt (stderr, terminals only).
   auto spinner = std::make_unique<Spinner>(io.err, "");
   json last;
   Status streamed = client.Stream("/api/generate", body, [&](const json& chunk) {
     const std::string response = JsonString(chunk, "response");
     const std::string thinking = JsonString(chunk, "thinking");
-    if (spinner && (!response.empty() || (!thinking.empty() && !flags.hide_thinking))) {
+    if (spinner && (!response.empty() || !flags.hide_thinking)) {
       spinner.reset();  // stops and clears its line
     }
-    const bool tool_calls = chunk.is_object() && chunk.contains("tool_calls") &&
-                            chunk["tool_calls"].is_array() && !chunk["tool_calls"].empty();
-    io.out << printer.OnChunk(thinking, response, tool_calls) << std::flush;
+    const json calls = chunk.is_object() ? chunk.value("tool_calls", json()) : json();
+    const bool has_calls = calls.is_array() && !calls.empty();
+    std::string text = printer.OnChunk(thinking, response, has_calls);
+    if (has_calls) text += RenderToolCalls(calls, /*plain_text=*/!terminal);
+    io.out << text << std::flush;
     last = chunk;
     return Status::Ok();
   });
   spinner.reset();
-  io.out << printer.Finish();
+  client.set_cancel_source(nullptr);
+  io.out << printer.Finish() << std::flush;
+  if (streamed.code() == StatusCode::kCancelled) return kExitOk;
   if (!streamed.ok()) return PrintError(io, streamed);
   if (!prompt.empty()) io.out << kAfterResponse << std::flush;
   if (flags.verbose && JsonBool(last, "done")) {
@@ -123,9 +135,9 @@ int Generate(ApiClient& client, const RunFlags& flags, const std::string& prompt
 }
 
 int Run(RunFlags& flags, CommandIo& io) {
-  if (!flags.format.empty() && flags.format != "json") {
+  if (!flags.format.empty() && flags.format != "json" && !FormatValue(flags.format).is_object()) {
     return PrintError(io, InvalidArgumentError("invalid format: \"" + flags.format +
-                                               "\" (only \"json\" is supported)"));
+                                               "\" (must be \"json\" or a JSON schema)"));
   }
   std::optional<json> think;
   const bool think_explicit = flags.think_option != nullptr && flags.think_option->count() > 0;
@@ -184,7 +196,7 @@ int Run(RunFlags& flags, CommandIo& io) {
     options.word_wrap = !flags.no_word_wrap;
     return RunInteractive(*client, options, io);
   }
-  return Generate(*client, flags, prompt, think, keep_alive, io);
+  return Generate(*client, flags, *show, prompt, think, keep_alive, io);
 }
 
 }  // namespace
@@ -204,7 +216,7 @@ Command RunModelCommand() {
         app.add_flag("--insecure", flags->insecure, "Use an insecure registry");
         app.add_flag("--nowordwrap", flags->no_word_wrap,
                      "Don't wrap words to the next line automatically");
-        app.add_option("--format", flags->format, "Response format (e.g. json)");
+        app.add_option("--format", flags->format, "Response format (\"json\" or a JSON Schema)");
         flags->think_option =
             app.add_flag("--think{true}", flags->think,
                          "Enable thinking mode: true/false or high/medium/low for supported models "

@@ -1,14 +1,9 @@
 #include "cli/run_interactive.h"
 
-#include <signal.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "base/strings.h"
 #include "cli/cli.h"
@@ -25,89 +20,40 @@ namespace {
 
 using nlohmann::json;
 
-// Set by SIGINT while the session runs; a streaming reply checks it at each line and closes
-// the stream (Ollama cancels the request's context).
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void OnSigint(int) { g_interrupted.store(true); }
-
-// Ctrl+C must never end the session: while it runs SIGINT only raises the flag (libedit turns
-// the key into an editing command while a line is typed). The old handler comes back after.
-class SigintGuard {
- public:
-  SigintGuard() {
-    struct sigaction action {};
-    action.sa_handler = OnSigint;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    installed_ = sigaction(SIGINT, &action, &old_) == 0;
-  }
-  ~SigintGuard() {
-    if (installed_) sigaction(SIGINT, &old_, nullptr);
-  }
-  SigintGuard(const SigintGuard&) = delete;
-  SigintGuard& operator=(const SigintGuard&) = delete;
-
- private:
-  struct sigaction old_ {};
-  bool installed_ = false;
-};
-
 int TerminalWidth() {
   struct winsize size {};
   if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0) return 0;
   return size.ws_col;
 }
 
-bool HasCapability(const json& show, std::string_view capability) {
-  auto it = show.find("capabilities");
-  if (it == show.end() || !it->is_array()) return false;
-  for (const json& c : *it) {
-    if (c.is_string() && c.get_ref<const std::string&>() == capability) return true;
-  }
-  return false;
-}
-
-// Ollama's renderToolCalls: the CLI offers no tools, so a call is reported, greyed.
-std::string RenderToolCalls(const json& calls) {
-  constexpr std::string_view kGreyBold = "\033[38;5;245m\033[1m";
-  constexpr std::string_view kDefault = "\033[0m";
-  std::string out(kGreyBold);
-  for (size_t i = 0; i < calls.size(); ++i) {
-    const json& call = calls[i];
-    json function = call.is_object() ? call.value("function", json::object()) : json::object();
-    const std::string name = JsonString(function, "name");
-    const json args = function.is_object() ? function.value("arguments", json::object()) : json();
-    if (i > 0) out += "\n";
-    out += "  Model called a non-existent function '" + std::string(kDefault) + name +
-           std::string(kGreyBold) + "()' with arguments: " + std::string(kDefault) + args.dump() +
-           std::string(kGreyBold);
-  }
-  return out + std::string(kDefault);
-}
-
+// Ctrl+C never ends the session while it reads lines (libedit takes the key itself then); during
+// a request SIGINT cancels it (SigintCancels), each request starting with the flag cleared.
 class TerminalBackend : public ReplBackend {
  public:
-  TerminalBackend(ApiClient& client, CommandIo& io) : client_(client), io_(io) {}
+  TerminalBackend(ApiClient& client, CancelSource& cancel, CommandIo& io)
+      : client_(client), cancel_(cancel), io_(io) {}
 
   void set_editor(LineEditor* editor) { editor_ = editor; }
 
-  Result<json> Show(const json& request) override { return client_.Post("/api/show", request); }
+  Result<json> Show(const json& request) override {
+    cancel_.Reset();
+    return client_.Post("/api/show", request);
+  }
 
   Status Load(const json& request) override {
+    cancel_.Reset();
     Spinner spinner(io_.err, "");
     return client_.Stream("/api/generate", request, [](const json&) { return Status::Ok(); });
   }
 
   Result<std::optional<json>> Chat(const json& request, const ChatView& view) override {
-    g_interrupted.store(false);
+    cancel_.Reset();
     auto spinner = std::make_unique<Spinner>(io_.err, "");
     WordWrapper wrap(view.word_wrap, TerminalWidth());
     std::string role = "assistant", content, thinking;
     bool thinking_open = false;
     json last;
     Status streamed = client_.Stream("/api/chat", request, [&](const json& chunk) {
-      if (g_interrupted.load()) return CancelledError("cancelled");
       const json message =
           chunk.is_object() ? chunk.value("message", json::object()) : json::object();
       const std::string piece = JsonString(message, "content");
@@ -133,7 +79,7 @@ class TerminalBackend : public ReplBackend {
         wrap.Reset();
       }
       content += piece;
-      if (has_calls) out += RenderToolCalls(calls);
+      if (has_calls) out += RenderToolCalls(calls, /*plain_text=*/false);
       out += wrap.Add(piece);
       io_.out << out << std::flush;
       return Status::Ok();
@@ -156,27 +102,24 @@ class TerminalBackend : public ReplBackend {
   }
 
   Status Create(const json& request) override {
+    cancel_.Reset();
     return client_.Stream("/api/create", request, [](const json&) { return Status::Ok(); });
   }
 
-  Result<json> List() override { return client_.Get("/api/tags"); }
+  Result<json> List() override {
+    cancel_.Reset();
+    return client_.Get("/api/tags");
+  }
 
   void SetHistoryEnabled(bool enabled) override {
     if (editor_ != nullptr) editor_->SetHistoryEnabled(enabled);
   }
 
-  Result<std::string> ReadFile(const std::string& path) override {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) return NotFoundError("open " + path);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return IoError("open " + path + ": cannot read the file");
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    return bytes.str();
-  }
+  Result<std::string> ReadFile(const std::string& path) override { return ReadLocalFile(path); }
 
  private:
   ApiClient& client_;
+  CancelSource& cancel_;
   CommandIo& io_;
   LineEditor* editor_ = nullptr;
 };
@@ -193,17 +136,28 @@ int RunInteractive(ApiClient& client, const InteractiveOptions& options, Command
   state.format = options.format;
   state.verbose = options.verbose;
   state.word_wrap = options.word_wrap;
-  state.multimodal = HasCapability(options.show, "vision");
+  state.multimodal = IsMultimodal(options.show);
   if (auto d = options.show.find("details"); d != options.show.end() && d->is_object()) {
     state.parent_model = JsonString(*d, "parent_model");
   }
 
-  SigintGuard sigint;
-  TerminalBackend backend(client, io);
+  CancelSource cancel;
+  client.set_cancel_source(&cancel);
+  struct Detach {  // `cancel` dies with this call; the client may not
+    ApiClient& client;
+    ~Detach() { client.set_cancel_source(nullptr); }
+  } detach{client};
+  SigintCancels sigint(cancel);
+  TerminalBackend backend(client, cancel, io);
   json load = {{"model", state.model}};
   if (state.keep_alive) load["keep_alive"] = *state.keep_alive;
   if (state.think) load["think"] = *state.think;
-  if (Status loaded = backend.Load(load); !loaded.ok()) return PrintError(io, loaded);
+  if (Status loaded = backend.Load(load); !loaded.ok()) {
+    // Ctrl+C while the model loads: Ollama has no handler there, so SIGINT ends it (130). The
+    // request is closed and the spinner's line cleared.
+    if (loaded.code() == StatusCode::kCancelled) return kExitInterrupted;
+    return PrintError(io, loaded);
+  }
 
   // The model's MESSAGE history, as Ollama shows it before the first prompt.
   if (auto m = options.show.find("messages"); m != options.show.end() && m->is_array()) {

@@ -1,7 +1,10 @@
 #include "cli/run_output.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+
+#include "cli/format.h"
 
 namespace corral::cli {
 namespace {
@@ -34,20 +37,95 @@ std::string ResponsePrinter::OnChunk(std::string_view thinking, std::string_view
       out += ThinkingOpening(color_);
       thinking_open_ = true;
     }
-    out += thinking;
+    out += wrap_.Add(thinking);
     thinking_ended_with_newline_ = thinking.back() == '\n';
   }
   if (thinking_open_ && (!response.empty() || has_tool_calls)) {
     if (!thinking_ended_with_newline_) out += "\n";
     out += ThinkingClosing(color_);
     thinking_open_ = false;
+    wrap_.Reset();
   }
-  out += response;
+  out += wrap_.Add(response);
   return out;
 }
 
 std::string ResponsePrinter::Finish() const {
   return thinking_open_ && color_ ? std::string(kDefault) : std::string();
+}
+
+std::string WordWrapper::Add(std::string_view text) {
+  if (!enabled_) return std::string(text);
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    // One UTF-8 code point (a stray byte counts as one), one column wide.
+    size_t len = 1;
+    const auto lead = static_cast<unsigned char>(text[i]);
+    if (lead >= 0xF0) {
+      len = 4;
+    } else if (lead >= 0xE0) {
+      len = 3;
+    } else if (lead >= 0xC0) {
+      len = 2;
+    }
+    len = std::min(len, text.size() - i);
+    const std::string_view ch = text.substr(i, len);
+    i += len;
+    if (line_length_ + 1 > width_ - 5) {
+      const int word_width = DisplayWidth(word_);
+      if (word_width > width_ - 10) {
+        // A word longer than the line: let the terminal break it.
+        out += word_;
+        out += ch;
+        word_.clear();
+        line_length_ = 0;
+        continue;
+      }
+      // Back over the word, clear to the end of the line and write it on the next one.
+      if (word_width > 0) out += "\033[" + std::to_string(word_width) + "D";
+      out += "\033[K\n";
+      out += word_;
+      out += ch;
+      line_length_ = word_width + 1;
+      continue;
+    }
+    out += ch;
+    line_length_ += 1;
+    if (ch == " " || ch == "\t") {
+      word_.clear();
+    } else if (ch == "\n" || ch == "\r") {
+      line_length_ = 0;
+      word_.clear();
+    } else {
+      word_ += ch;
+    }
+  }
+  return out;
+}
+
+std::string RenderToolCalls(const nlohmann::json& calls, bool plain_text) {
+  const std::string explanation =
+      plain_text ? "" : std::string(kGrey) + std::string(kBold);  // readline's grey, bold
+  const std::string values = plain_text ? "" : std::string(kDefault);
+  std::string out = explanation;
+  if (!calls.is_array()) return "";
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const nlohmann::json& call = calls[i];
+    const nlohmann::json function =
+        call.is_object() ? call.value("function", nlohmann::json::object()) : nlohmann::json();
+    std::string name;
+    nlohmann::json args = nlohmann::json::object();
+    if (function.is_object()) {
+      if (auto n = function.find("name"); n != function.end() && n->is_string()) name = *n;
+      if (auto a = function.find("arguments"); a != function.end()) args = *a;
+    }
+    if (i > 0) out += "\n";
+    out += "  Model called a non-existent function '" + values + name + explanation +
+           "()' with arguments: " + values + args.dump() + explanation;
+  }
+  if (!plain_text) out += std::string(kDefault);
+  return out;
 }
 
 std::string GoFloat32Json(float value) {

@@ -6,16 +6,39 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 namespace corral::cli {
 
 // After the streamed reply Ollama prints two line breaks (fmt.Println twice) when there was a
 // prompt, so the answer ends with a blank line.
 inline constexpr std::string_view kAfterResponse = "\n\n";
 
+// Ollama's displayResponse: text written as it streams, with words that would cross the right
+// margin (width - 5) moved to the next line by backing the cursor over them; `width` < 10 or
+// wrapping off passes text through unchanged.
+class WordWrapper {
+ public:
+  WordWrapper(bool enabled, int width) : enabled_(enabled && width >= 10), width_(width) {}
+  std::string Add(std::string_view text);
+  void Reset() {
+    line_length_ = 0;
+    word_.clear();
+  }
+
+ private:
+  bool enabled_;
+  int width_;
+  int line_length_ = 0;
+  std::string word_;  // the current word's bytes
+};
+
 class ResponsePrinter {
  public:
-  // `color`: stdout is a terminal, so the thinking block may be grey and bold.
-  ResponsePrinter(bool hide_thinking, bool color) : hide_thinking_(hide_thinking), color_(color) {}
+  // `color`: stdout is a terminal, so the thinking block may be grey and bold. `wrap_width`:
+  // the terminal's columns when words are wrapped (WordWrapper), else 0.
+  ResponsePrinter(bool hide_thinking, bool color, int wrap_width = 0)
+      : hide_thinking_(hide_thinking), color_(color), wrap_(wrap_width > 0, wrap_width) {}
 
   // The text to write for one chunk with these `thinking` and `response` parts.
   std::string OnChunk(std::string_view thinking, std::string_view response, bool has_tool_calls);
@@ -26,9 +49,15 @@ class ResponsePrinter {
  private:
   bool hide_thinking_;
   bool color_;
+  WordWrapper wrap_;
   bool thinking_open_ = false;
   bool thinking_ended_with_newline_ = false;
 };
+
+// Ollama's renderToolCalls: the CLI offers no tools, so each call the model makes is reported
+// ("  Model called a non-existent function 'name()' with arguments: {...}"), grey and bold
+// unless `plain_text`.
+std::string RenderToolCalls(const nlohmann::json& calls, bool plain_text);
 
 // Ollama's thinking markers, with its terminal colours when `color`.
 std::string ThinkingOpening(bool color);

@@ -1,14 +1,10 @@
 #include "cli/terminal.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <iostream>
-#include <memory>
-
-#include "cli/format.h"
 
 namespace corral::cli {
 namespace {
@@ -27,18 +23,17 @@ bool IsTerminal(const std::ostream& stream) {
 
 bool StdinIsTerminal() { return isatty(STDIN_FILENO) == 1; }
 
-std::string FormatProgressBar(const std::string& message, int64_t total, int64_t completed,
-                              int bar_width) {
-  const double fraction =
-      total > 0 ? std::clamp(static_cast<double>(completed) / static_cast<double>(total), 0.0, 1.0)
-                : 0.0;
-  const int percent = static_cast<int>(std::lround(fraction * 100));
-  std::string pct = std::to_string(percent);
-  pct.insert(0, 3 - std::min<size_t>(3, pct.size()), ' ');  // Go's %3.0f
-  const int filled = static_cast<int>(fraction * bar_width);
-  std::string bar;
-  for (int i = 0; i < bar_width; ++i) bar += i < filled ? "█" : " ";
-  return message + " " + pct + "% ▕" + bar + "▏ " + HumanBytes(completed) + "/" + HumanBytes(total);
+TerminalSize SizeOfTerminal(const std::ostream& stream) {
+  int fd = -1;
+  if (&stream == &std::cout) fd = STDOUT_FILENO;
+  if (&stream == &std::cerr) fd = STDERR_FILENO;
+  TerminalSize size;
+  struct winsize ws {};
+  if (fd >= 0 && ioctl(fd, TIOCGWINSZ, &ws) == 0) {
+    if (ws.ws_col > 0) size.width = ws.ws_col;
+    if (ws.ws_row > 0) size.height = ws.ws_row;
+  }
+  return size;
 }
 
 Spinner::Spinner(std::ostream& out, std::string message) : out_(out), message_(std::move(message)) {
@@ -74,53 +69,6 @@ void Spinner::Stop(bool keep_message) {
   out_ << kClearLine;
   if (keep_message && !message_.empty()) out_ << message_ << " \n";
   out_ << std::flush;
-}
-
-ProgressDisplay::ProgressDisplay(std::ostream& out) : out_(out), terminal_(IsTerminal(out)) {}
-
-ProgressDisplay::~ProgressDisplay() { Finish(); }
-
-void ProgressDisplay::EndCurrentLine() {
-  if (spinner_) {
-    spinner_->Stop(/*keep_message=*/true);
-    spinner_.reset();
-  }
-  if (!bar_key_.empty() && terminal_) out_ << "\n" << std::flush;
-  bar_key_.clear();
-}
-
-void ProgressDisplay::SetStatus(const std::string& status) {
-  if (status == status_ && bar_key_.empty()) return;
-  EndCurrentLine();
-  status_ = status;
-  if (terminal_) {
-    spinner_ = std::make_unique<Spinner>(out_, status);
-  } else {
-    out_ << status << "\n" << std::flush;
-  }
-}
-
-void ProgressDisplay::SetBar(const std::string& key, const std::string& message, int64_t total,
-                             int64_t completed) {
-  if (key != bar_key_) {
-    EndCurrentLine();
-    status_.clear();
-    bar_key_ = key;
-    bar_message_ = message;
-    bar_done_printed_ = false;
-    if (!terminal_) out_ << message << "\n" << std::flush;
-  }
-  if (terminal_) {
-    out_ << kClearLine << FormatProgressBar(bar_message_, total, completed) << std::flush;
-  } else if (total > 0 && completed >= total && !bar_done_printed_) {
-    bar_done_printed_ = true;
-    out_ << FormatProgressBar(bar_message_, total, completed) << "\n" << std::flush;
-  }
-}
-
-void ProgressDisplay::Finish() {
-  EndCurrentLine();
-  status_.clear();
 }
 
 }  // namespace corral::cli

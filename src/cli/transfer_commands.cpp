@@ -3,10 +3,12 @@
 #include <memory>
 #include <string>
 
+#include "base/strings.h"
 #include "cli/cli.h"
 #include "cli/client_common.h"
 #include "cli/commands.h"
-#include "cli/terminal.h"
+#include "cli/progress.h"
+#include "store/name.h"
 
 namespace corral::cli {
 namespace {
@@ -31,8 +33,8 @@ int Push(const TransferFlags& flags, CommandIo& io) {
   ProgressDisplay display(io.err);
   nlohmann::json body = {{"model", flags.model}};
   if (flags.insecure) body["insecure"] = true;
-  Status pushed = ShowProgressStream(*client, "/api/push", body, display);
-  display.Finish();
+  Status pushed = ShowProgressStream(*client, "/api/push", body, ProgressKind::kPush, display);
+  display.Stop();
   if (!pushed.ok()) {
     // Ollama's hint for the registry's access-denied answer.
     if (pushed.message().find("unauthorized") != std::string::npos ||
@@ -43,6 +45,7 @@ int Push(const TransferFlags& flags, CommandIo& io) {
     }
     return PrintError(io, pushed);
   }
+  io.out << "\nYou can find your model at:\n\n\t" << PushDestination(flags.model) << "\n";
   return kExitOk;
 }
 
@@ -55,6 +58,16 @@ CommandAction TransferSetup(CLI::App& app, bool pull) {
 }
 
 }  // namespace
+
+std::string PushDestination(const std::string& model) {
+  const store::Name name = store::ParseNameWithDefaults(model);
+  if (EndsWith(name.host, ".ollama.ai") || EndsWith(name.host, ".ollama.com")) {
+    std::string shortest = name.DisplayShortest();
+    if (EndsWith(shortest, ":latest")) shortest.resize(shortest.size() - 7);
+    return "https://ollama.com/" + shortest;
+  }
+  return name.String();
+}
 
 Command PullCommand() {
   return Command{

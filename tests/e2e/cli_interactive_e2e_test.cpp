@@ -1,7 +1,8 @@
 // The interactive `corral run MODEL` session in a real pseudo-terminal: tmux runs it against a
 // `corral serve` with stories260K, the test types commands and prompts and reads the pane.
 // Answers must equal /api/chat's non-streamed reply for the same messages and options. Skips
-// without tmux or without the shared test data.
+// without tmux or without the shared test data. Also Ctrl+C while a model loads, against a
+// stand-in server that never answers /api/generate (e2e_util.h).
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -10,9 +11,11 @@
 #include <sstream>
 #include <thread>
 
+#include <signal.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include "e2e_util.h"
 #include "testing/subprocess.h"
 #include "testing/testdata.h"
 
@@ -280,6 +283,141 @@ TEST_F(CliInteractiveTest, SessionInATerminal) {
   text << history.rdbuf();
   EXPECT_TRUE(Contains(text.str(), "/set system You are terse.\n/show system\n")) << text.str();
   EXPECT_TRUE(Contains(text.str(), "The dog\n/save stories-session\n/bye\n")) << text.str();
+}
+
+// Ollama has no SIGINT handler while `run` loads the model for a session, so Ctrl+C there ends
+// it with the shell's 130; ours cancels the request (closing its connection) and exits 130.
+TEST_F(CliInteractiveTest, CtrlCWhileTheModelLoadsExits130) {
+  if (!TmuxAvailable()) {
+    GTEST_SKIP() << "tmux is not installed (scripts/install-deps.sh installs it); the "
+                    "interactive session needs a pseudo-terminal to test";
+  }
+  StalledServer server;
+  // The shell catches SIGINT itself (`trap :`), so the terminal's Ctrl+C ends only corral and
+  // the shell reports its status.
+  const std::string command = "trap : INT; env HOME=" + (dir_ / "home").string() +
+                              " OLLAMA_HOST=" + server.host() + " " + CORRAL_BINARY +
+                              " run stalled; echo \"EXITED $?\"; sleep 600";
+  ProcessResult started =
+      Tmux({"new-session", "-d", "-s", "repl", "-x", "120", "-y", "20", command});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  tmux_started_ = true;
+  ASSERT_TRUE(server.WaitForStalled(std::chrono::seconds(30))) << Pane();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the spinner is drawing
+  const auto pressed = std::chrono::steady_clock::now();
+  Tmux({"send-keys", "-t", "repl", "C-c"});
+  std::string pane = WaitFor("EXITED ", 1, std::chrono::seconds(30));
+  EXPECT_LT(std::chrono::steady_clock::now() - pressed, std::chrono::seconds(5))
+      << "the blocked request must end at once, not when the server next writes";
+  EXPECT_TRUE(Contains(pane, "EXITED 130")) << pane;
+  EXPECT_FALSE(Contains(pane, "Error")) << pane;
+  EXPECT_FALSE(Contains(pane, ">>>")) << "no session after a cancelled load:\n" << pane;
+}
+
+// Ctrl+C while a reply has not started (the server silent) cancels that turn only: the session
+// goes on and ends normally.
+TEST_F(CliInteractiveTest, CtrlCCancelsAReplyAndTheSessionGoesOn) {
+  if (!TmuxAvailable()) {
+    GTEST_SKIP() << "tmux is not installed (scripts/install-deps.sh installs it); the "
+                    "interactive session needs a pseudo-terminal to test";
+  }
+  StalledServer server("/api/chat");
+  // SIGINT from the terminal reaches the shell too: it must outlive it to report the status.
+  const std::string command = "trap : INT; env HOME=" + (dir_ / "home").string() +
+                              " OLLAMA_HOST=" + server.host() + " " + CORRAL_BINARY +
+                              " run stalled; echo \"EXITED $?\"; sleep 600";
+  ProcessResult started =
+      Tmux({"new-session", "-d", "-s", "repl", "-x", "120", "-y", "20", command});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  tmux_started_ = true;
+  WaitFor(">>>", 1, std::chrono::seconds(30));
+  Type("hello");
+  ASSERT_TRUE(server.WaitForStalled(std::chrono::seconds(30))) << Pane();
+  const auto pressed = std::chrono::steady_clock::now();
+  Tmux({"send-keys", "-t", "repl", "C-c"});
+  WaitFor(">>>", 2, std::chrono::seconds(30));
+  EXPECT_LT(std::chrono::steady_clock::now() - pressed, std::chrono::seconds(5));
+  // The session still answers: a second turn reaches the server, /bye ends with 0.
+  Type("again");
+  ASSERT_TRUE(server.WaitForStalled(std::chrono::seconds(30), 2)) << Pane();
+  Tmux({"send-keys", "-t", "repl", "C-c"});
+  WaitFor(">>>", 3, std::chrono::seconds(30));
+  Type("/bye");
+  std::string pane = WaitFor("EXITED ", 1, std::chrono::seconds(30));
+  EXPECT_TRUE(Contains(pane, "EXITED 0")) << pane;
+  EXPECT_FALSE(Contains(pane, "Error")) << pane;
+}
+
+// With a prompt Ollama's generate() catches SIGINT, cancels the request and returns without an
+// error: whatever was printed stays, the exit status is 0.
+TEST(CliCancelTest, CtrlCDuringAPromptedRunEndsQuietly) {
+  StalledServer server;
+  auto child = ChildProcess::Start({CORRAL_BINARY, "run", "stalled", "hello"},
+                                   {{"OLLAMA_HOST", server.host()}});
+  ASSERT_TRUE(child.ok()) << child.status().ToString();
+  ASSERT_TRUE(server.WaitForStalled(std::chrono::seconds(30))) << child->ReadStderr();
+  const auto sent = std::chrono::steady_clock::now();
+  child->Signal(SIGINT);
+  Result<int> code = child->Wait(std::chrono::seconds(10));
+  ASSERT_TRUE(code.ok()) << "still running 10 s after SIGINT";
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::seconds(5));
+  EXPECT_EQ(*code, 0);
+  EXPECT_EQ(child->ReadStdout(), "");
+  EXPECT_EQ(child->ReadStderr(), "");
+}
+
+// What `run MODEL PROMPT` sends: image paths in the prompt of a vision model become images
+// (Ollama's extractFileData), --format takes "json" or a schema, --keepalive is a Go duration.
+TEST(CliRunRequestTest, ImagesFormatAndKeepAliveInTheRequest) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("corral-cli-run-request-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string png = std::string("\x89PNG\r\n\x1A\n", 8) + "pixels";
+  {
+    std::ofstream(dir / "cat.png", std::ios::binary) << png;
+    std::ofstream(dir / "notes.png", std::ios::binary) << "not an image";
+  }
+  const std::string cat = (dir / "cat.png").string();
+  RecordingServer vision(R"({"capabilities":["completion","vision"],"details":{}})", "A cat.");
+  auto run = [&](RecordingServer& server, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {CORRAL_BINARY, "run"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = RunProcess(argv, {{"OLLAMA_HOST", server.host()}}, "", std::chrono::seconds(60));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : ProcessResult{};
+  };
+
+  ProcessResult described = run(vision, {"vis", "--format", R"({"type":"object"})", "--keepalive",
+                                         "90s", "what is in " + cat + " please"});
+  ASSERT_EQ(described.exit_code, 0) << described.err;
+  EXPECT_EQ(described.out, "A cat.\n\n");
+  EXPECT_EQ(described.err, "Added image '" + cat + "'\n");
+  std::vector<json> bodies = vision.GenerateBodies();
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_EQ(bodies[0]["prompt"], "what is in  please");
+  // base64 of the 14 bytes: "\x89PNG\r\n\x1A\npixels"
+  EXPECT_EQ(bodies[0]["images"], json::array({"iVBORw0KGgpwaXhlbHM="}));
+  EXPECT_EQ(bodies[0]["format"], json({{"type", "object"}}));
+  EXPECT_EQ(bodies[0]["keep_alive"], "1m30s");
+
+  // A path to something that is no image stops the run, as Ollama's does.
+  ProcessResult bad = run(vision, {"vis", "see " + (dir / "notes.png").string()});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_TRUE(Contains(bad.err, "Couldn't process image: \"invalid image type")) << bad.err;
+  EXPECT_EQ(vision.GenerateBodies().size(), 1u) << "nothing sent";
+
+  // For a model without vision the path is just text.
+  RecordingServer text(R"({"capabilities":["completion"],"details":{}})", "Hm.");
+  ProcessResult plain = run(text, {"txt", "--format", "json", "what is in " + cat});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.err, "");
+  bodies = text.GenerateBodies();
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_EQ(bodies[0]["prompt"], "what is in " + cat);
+  EXPECT_FALSE(bodies[0].contains("images"));
+  EXPECT_EQ(bodies[0]["format"], "json");
+  EXPECT_FALSE(bodies[0].contains("keep_alive"));
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The client verbs of the `corral` binary against a real `corral serve`: create, list/ls, show
 // (every flag), run (its text equals /api/generate's), ps, cp, stop, rm, quantizing create,
-// embedding run, and the errors a user meets (no server, unknown model, bad Modelfile).
+// embedding run, push and pull through Debian's docker-registry, and the errors a user meets
+// (no server, unknown model, bad Modelfile).
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/strings.h"
+#include "e2e_util.h"
 #include "modelgen/model_factory.h"
 #include "testing/subprocess.h"
 #include "testing/testdata.h"
@@ -278,6 +280,88 @@ TEST_F(CliVerbsTest, StoriesThroughEveryVerb) {
 
   ProcessResult rm_stories = Corral({"rm", "stories"});
   EXPECT_EQ(rm_stories.out, "deleted 'stories'\n") << rm_stories.err;
+}
+
+// A complete bar's cells at 80 columns: 80 - 25 - 31 - 5 = 19 after "pushing <12 hex> 100%",
+// 18 after pull's "pulling <12 hex>: 100%" (progress.h).
+std::string Blocks(int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += "█";
+  return out;
+}
+
+TEST_F(CliVerbsTest, PushToARegistryThenPullBackAndRun) {
+  REQUIRE_SHARED_TESTDATA(gguf, "models/stories260K.gguf");
+  if (!DockerRegistry::Available()) {
+    GTEST_SKIP() << kDockerRegistryBinary
+                 << " is missing: install Debian's docker-registry (scripts/install-deps.sh)";
+  }
+  DockerRegistry registry(*dir_ / "registry");
+  registry.Start();
+  ASSERT_FALSE(HasFatalFailure());
+  fs::create_directories(*dir_ / "pushed");
+  fs::copy_file(gguf, *dir_ / "pushed" / "stories260K.gguf", fs::copy_options::overwrite_existing);
+  const std::string modelfile = WriteModelfile(
+      "pushed", "FROM ./stories260K.gguf\nPARAMETER temperature 0\nPARAMETER num_predict 24\n");
+  const std::string name = registry.host() + "/ns/stories:v1";
+  ProcessResult created = Corral({"create", name, "-f", modelfile});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  json generated = Api("POST", "/api/generate",
+                       {{"model", name}, {"prompt", "Once upon a time"}, {"stream", false}});
+  ASSERT_TRUE(generated.contains("response")) << generated.dump();
+  const std::string response = generated["response"];
+  // The GGUF is the model layer: its digest names the bars.
+  std::string hex;
+  {
+    auto sha = RunProcess({"sha256sum", gguf});
+    ASSERT_TRUE(sha.ok() && sha->exit_code == 0);
+    hex = sha->out.substr(0, 12);
+  }
+
+  // Without --insecure the plain-http registry is not reached.
+  ProcessResult secure = Corral({"push", name});
+  EXPECT_EQ(secure.exit_code, 1);
+  EXPECT_TRUE(Contains(secure.err, "Error: ")) << secure.err;
+
+  // Output to a pipe: each status once, a layer's bar once complete (1 185 376 bytes: 1.2 MB).
+  ProcessResult pushed = Corral({"push", name, "--insecure"});
+  ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
+  std::vector<std::string> lines = Split(pushed.err, '\n');
+  ASSERT_GE(lines.size(), 4u) << pushed.err;
+  EXPECT_EQ(lines.front(), "retrieving manifest") << pushed.err;
+  EXPECT_TRUE(Contains(pushed.err, "\npushing " + hex + " 100% ▕" + Blocks(19) + "▏ 1.2 MB\n"))
+      << pushed.err;
+  EXPECT_TRUE(Contains(pushed.err, "\npushing manifest\nsuccess\n")) << pushed.err;
+  EXPECT_TRUE(pushed.err.ends_with("success\n")) << pushed.err;
+  EXPECT_EQ(pushed.out, "\nYou can find your model at:\n\n\t" + name + "\n");
+
+  ProcessResult removed = Corral({"rm", name});
+  ASSERT_EQ(removed.exit_code, 0) << removed.err;
+  EXPECT_EQ(removed.out, "deleted '" + name + "'\n");
+  EXPECT_EQ(Corral({"show", name}).exit_code, 1);
+
+  ProcessResult pulled = Corral({"pull", name, "--insecure"});
+  ASSERT_EQ(pulled.exit_code, 0) << pulled.err;
+  EXPECT_TRUE(pulled.err.starts_with("pulling manifest\n")) << pulled.err;
+  EXPECT_TRUE(Contains(pulled.err, "\npulling " + hex + ": 100% ▕" + Blocks(18) + "▏ 1.2 MB\n"))
+      << pulled.err;
+  EXPECT_TRUE(Contains(pulled.err, "\nverifying sha256 digest\n")) << pulled.err;
+  EXPECT_TRUE(Contains(pulled.err, "\nwriting manifest\n")) << pulled.err;
+  EXPECT_TRUE(pulled.err.ends_with("\nsuccess\n")) << pulled.err;
+  EXPECT_EQ(pulled.out, "");
+
+  ProcessResult run = Corral({"run", name, "Once upon a time"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, response + "\n\n");
+
+  // `run` pulls a model that is not here first, with the same progress, then answers.
+  ASSERT_EQ(Corral({"rm", name}).exit_code, 0);
+  ProcessResult run_pulls = Corral({"run", "--insecure", name, "Once upon a time"});
+  ASSERT_EQ(run_pulls.exit_code, 0) << run_pulls.err;
+  EXPECT_TRUE(run_pulls.err.starts_with("pulling manifest\n")) << run_pulls.err;
+  EXPECT_TRUE(run_pulls.err.ends_with("success\n")) << run_pulls.err;
+  EXPECT_EQ(run_pulls.out, response + "\n\n");
+  EXPECT_EQ(Corral({"rm", name}).exit_code, 0);
 }
 
 TEST_F(CliVerbsTest, UnknownModelsAndBadModelfiles) {
