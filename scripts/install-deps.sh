@@ -9,6 +9,8 @@ packages=(
   # libraries (see README, "Dependencies")
   nlohmann-json3-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   libcli11-dev libutf8proc-dev libpcre2-dev
+  # zstd-compressed request bodies (/v1/responses; Codex sends them)
+  libzstd-dev
   # line editing for `corral run`'s interactive session
   libedit-dev
   # tests and benchmarks (python3-jinja2: the Jinja reference the template tests compare with)

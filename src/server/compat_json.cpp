@@ -1,6 +1,9 @@
 #include "server/compat_json.h"
 
+#include <zstd.h>
+
 #include <chrono>
+#include <memory>
 #include <random>
 #include <utility>
 
@@ -91,6 +94,27 @@ Status CheckKeys(const ojson& object, std::string_view path,
     if (!ok) return Bad("unsupported field '" + JoinPath(path, it.key()) + "'");
   }
   return Status::Ok();
+}
+
+Result<std::string> ZstdDecompress(std::string_view compressed, size_t max_out) {
+  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> ctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (!ctx) return InternalError("zstd: cannot allocate a decompression context");
+  std::string out;
+  ZSTD_inBuffer input{compressed.data(), compressed.size(), 0};
+  std::string chunk(size_t{64} << 10, '\0');
+  while (true) {
+    ZSTD_outBuffer output{chunk.data(), chunk.size(), 0};
+    const size_t ret = ZSTD_decompressStream(ctx.get(), &output, &input);
+    if (ZSTD_isError(ret)) {
+      return InvalidArgumentError(std::string("invalid zstd body: ") + ZSTD_getErrorName(ret));
+    }
+    if (out.size() + output.pos > max_out) return ResourceExhaustedError("request body too large");
+    out.append(chunk.data(), output.pos);
+    if (input.pos < input.size) continue;
+    if (ret == 0) return out;  // every frame complete
+    // All input used, a frame unfinished, and nothing more to flush: the body was cut short.
+    if (output.pos < output.size) return InvalidArgumentError("invalid zstd body: truncated");
+  }
 }
 
 std::string Dump(const ojson& value) {

@@ -50,6 +50,13 @@ Status CheckKeys(const ojson& object, std::string_view path,
                  std::initializer_list<std::string_view> known,
                  std::initializer_list<std::string_view> ignored = {});
 
+// ---- request bodies ----
+
+// A zstd-compressed body (one or more frames) decompressed, at most `max_out` bytes:
+// InvalidArgument "invalid zstd body: ..." for corrupt or truncated input, ResourceExhausted
+// "request body too large" beyond the limit (a small body can expand enormously).
+Result<std::string> ZstdDecompress(std::string_view compressed, size_t max_out);
+
 // ---- replies ----
 
 // JSON text with invalid UTF-8 replaced, as Go's encoder does.

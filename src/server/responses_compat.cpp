@@ -6,7 +6,9 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
+#include <string>
 #include <utility>
 
 #include "base/strings.h"
@@ -699,24 +701,53 @@ class ResponsesTranslator : public ReplyTranslator {
 
 }  // namespace
 
+// Ollama's bound on a decompressed zstd body.
+constexpr size_t kMaxZstdBodyBytes = size_t{20} << 20;
+
 void ResponsesHandler(ServerState& state, const httplib::Request& req, RequestBody& body,
                       httplib::Response& res) {
-  // httplib inflates gzip, deflate and br bodies; Ollama also takes zstd (Codex sends it),
-  // which we cannot read: say so rather than fail on the compressed bytes.
+  // httplib inflates gzip, deflate and br bodies; Ollama also takes zstd (Codex sends it), up
+  // to 20 MB decompressed.
+  std::string inflated;
+  std::optional<RequestBody> inflated_body;
+  RequestBody* source = &body;
   if (req.has_header("Content-Encoding")) {
     const std::string encoding = req.get_header_value("Content-Encoding");
-    if (encoding != "identity" && encoding != "gzip" && encoding != "deflate" && encoding != "br") {
+    if (encoding == "zstd") {
+      std::string compressed;
+      switch (body.ReadAll(state.limits.max_json_body_bytes, &compressed)) {
+        case RequestBody::ReadStatus::kOk:
+          break;
+        case RequestBody::ReadStatus::kTooLarge:
+          return WriteOpenAiError(res, 413, "request body too large");
+        case RequestBody::ReadStatus::kFailed:
+          return WriteOpenAiError(res, 400, "the request body could not be read");
+      }
+      Result<std::string> out = compat::ZstdDecompress(compressed, kMaxZstdBodyBytes);
+      if (!out.ok()) {
+        return WriteOpenAiError(res,
+                                out.status().code() == StatusCode::kResourceExhausted ? 413 : 400,
+                                out.status().message());
+      }
+      inflated = std::move(out).value();
+      inflated_body.emplace([&inflated](const RequestBody::Chunk& sink) {
+        return inflated.empty() || sink(inflated.data(), inflated.size());
+      });
+      source = &*inflated_body;
+    } else if (encoding != "identity" && encoding != "gzip" && encoding != "deflate" &&
+               encoding != "br") {
       return WriteOpenAiError(res, 415,
                               "Content-Encoding '" + encoding +
-                                  "' is not supported; send the body "
-                                  "uncompressed");
+                                  "' is not supported; send the body uncompressed or as zstd, "
+                                  "gzip, deflate or br");
     }
   }
   // Read as the native handlers read bodies (size limit, gin's messages), then again keeping
   // key order: tool schemas and call arguments are rendered into prompts in their order.
   httplib::Response scratch;
   std::string raw;
-  if (!ReadJsonRequest(body, state.limits.max_json_body_bytes, "ResponsesRequest", scratch, &raw)) {
+  if (!ReadJsonRequest(*source, state.limits.max_json_body_bytes, "ResponsesRequest", scratch,
+                       &raw)) {
     const ojson err = ojson::parse(scratch.body, nullptr, /*allow_exceptions=*/false);
     const std::string message = err.is_object() && err.contains("error") && err["error"].is_string()
                                     ? err["error"].get<std::string>()

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <zstd.h>
 
 #include <chrono>
 #include <memory>
@@ -380,11 +381,56 @@ TEST_F(ResponsesHandlerTest, RequestErrorsAreOpenAiShaped) {
   EXPECT_EQ(ojson::parse(r->body)["error"]["message"],
             "conversation is not supported: responses are not stored here, send the whole "
             "conversation as input");
-  r = Post(R"({"model": "m", "input": "x"})", {{"Content-Encoding", "zstd"}});
+  r = Post(R"({"model": "m", "input": "x"})", {{"Content-Encoding", "compress"}});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 415);
   EXPECT_EQ(ojson::parse(r->body)["error"]["message"],
-            "Content-Encoding 'zstd' is not supported; send the body uncompressed");
+            "Content-Encoding 'compress' is not supported; send the body uncompressed or as zstd, "
+            "gzip, deflate or br");
+}
+
+std::string Zstd(const std::string& text) {
+  std::string out(ZSTD_compressBound(text.size()), '\0');
+  const size_t n = ZSTD_compress(out.data(), out.size(), text.data(), text.size(), 3);
+  EXPECT_FALSE(ZSTD_isError(n));
+  out.resize(n);
+  return out;
+}
+
+// Ollama takes zstd bodies (Codex sends them): decoded, they go through like plain ones; a
+// corrupt or cut body is a 400, one that expands past 20 MB a 413.
+TEST_F(ResponsesHandlerTest, ZstdBodiesAreDecoded) {
+  const std::string request = R"({"model": "nosuch", "input": "x"})";
+  httplib::Result r = Post(Zstd(request), {{"Content-Encoding", "zstd"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404) << r->body;  // decoded and translated: the model is unknown
+  EXPECT_EQ(ojson::parse(r->body)["error"]["message"], "model 'nosuch' not found");
+
+  // Two frames back to back are one body.
+  r = Post(Zstd(request.substr(0, 10)) + Zstd(request.substr(10)), {{"Content-Encoding", "zstd"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404) << r->body;
+
+  const std::string whole = Zstd(request);
+  r = Post(whole.substr(0, whole.size() - 3), {{"Content-Encoding", "zstd"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(ojson::parse(r->body)["error"]["message"], "invalid zstd body: truncated");
+
+  r = Post("not zstd at all", {{"Content-Encoding", "zstd"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(
+      ojson::parse(r->body)["error"]["message"].get<std::string>().rfind("invalid zstd body: ", 0),
+      0u)
+      << r->body;
+
+  const std::string bomb = Zstd(std::string((size_t{20} << 20) + 1, ' '));
+  ASSERT_LT(bomb.size(), size_t{64} << 10);
+  r = Post(bomb, {{"Content-Encoding", "zstd"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(ojson::parse(r->body)["error"]["message"], "request body too large");
 }
 
 TEST_F(ResponsesHandlerTest, NativeErrorsKeepTheirStatus) {
