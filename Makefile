@@ -93,7 +93,8 @@ bench: build reference
 	  $$node tools/bench/engine_bench.mjs --build $(BUILD_DIR) $(BENCH_ARGS) && \
 	  $(BUILD_DIR)/corral bench $(BUILD_DIR)/bench-models/llama32-1b-q4_K_M.gguf -p 0 -n 128 \
 	    -r 3 --constrained && \
-	  $$node tools/bench/server_bench.mjs --build $(BUILD_DIR) --n-gen 128
+	  $$node tools/bench/server_bench.mjs --build $(BUILD_DIR) --n-gen 128 && \
+	  $$node tools/bench/pull_bench.mjs --build $(BUILD_DIR)
 
 clean:
 	rm -rf build

@@ -127,8 +127,6 @@ Result<Reply> Http::GetOnce(Url url, httplib::Headers headers, const BodySink& s
   headers.emplace("User-Agent", options_.user_agent);
   const char* method = head ? "HEAD" : "GET";
   for (int hop = 0;; ++hop) {
-    std::unique_ptr<httplib::Client> client = Client(url);
-    if (!client->is_valid()) return UnavailableError("cannot connect to " + url.Origin());
     Reply reply;
     reply.url = url;
     Status check_status;
@@ -153,20 +151,37 @@ Result<Reply> Http::GetOnce(Url url, httplib::Headers headers, const BodySink& s
       reply.body.append(data, size);
       return true;
     };
-    httplib::Result res = head ? client->Head(url.target, headers)
-                               : client->Get(url.target, headers, on_response, on_body);
-    if (head && res) {
-      reply.status = res->status;
-      reply.headers = res->headers;
-    }
-    if (!check_status.ok()) return check_status;
-    if (too_large) {
-      return ResourceExhaustedError(std::string(method) + " " + url.String() + ": reply over " +
-                                    std::to_string(max_body) + " bytes");
-    }
-    if (!res) {
-      if (sink_status != nullptr && !sink_status->ok()) return *sink_status;
-      return TransportError(method, url, res.error());
+    if (!head && sink && url.scheme == "http") {
+      // Blob bodies over plain http (a loopback or insecure registry): our large-block reader.
+      Result<bool> done = PlainGet(url, headers, options_, on_response, on_body);
+      if (!check_status.ok()) return check_status;
+      if (too_large) {
+        return ResourceExhaustedError(std::string(method) + " " + url.String() + ": reply over " +
+                                      std::to_string(max_body) + " bytes");
+      }
+      if (!done.ok() || !*done) {
+        if (sink_status != nullptr && !sink_status->ok()) return *sink_status;
+        if (!done.ok()) return done.status();
+        return UnavailableError(std::string(method) + " " + url.String() + ": stopped");
+      }
+    } else {
+      std::unique_ptr<httplib::Client> client = Client(url);
+      if (!client->is_valid()) return UnavailableError("cannot connect to " + url.Origin());
+      httplib::Result res = head ? client->Head(url.target, headers)
+                                 : client->Get(url.target, headers, on_response, on_body);
+      if (head && res) {
+        reply.status = res->status;
+        reply.headers = res->headers;
+      }
+      if (!check_status.ok()) return check_status;
+      if (too_large) {
+        return ResourceExhaustedError(std::string(method) + " " + url.String() + ": reply over " +
+                                      std::to_string(max_body) + " bytes");
+      }
+      if (!res) {
+        if (sink_status != nullptr && !sink_status->ok()) return *sink_status;
+        return TransportError(method, url, res.error());
+      }
     }
     if (!IsRedirect(reply.status)) return reply;
     if (hop >= kMaxRedirects) {

@@ -99,6 +99,13 @@ class Http {
   std::string token_;  // guarded by token_mu_; parts download in parallel
 };
 
+// A GET over plain http that reads in large blocks (plain_get.cpp; httplib reads 4 KB at a time):
+// `on_response` gets the status and headers, then `on_body` the body (de-chunked). Ok(false):
+// a callback stopped it; errors are transport failures (Unavailable) or a malformed reply.
+Result<bool> PlainGet(const Url& url, const httplib::Headers& headers, const HttpOptions& options,
+                      const std::function<bool(const httplib::Response&)>& on_response,
+                      const BodySink& on_body);
+
 // The key="value" parameters of a `WWW-Authenticate: Bearer ...` header; empty when the
 // scheme is not Bearer.
 std::map<std::string, std::string> ParseBearerChallenge(std::string_view header);

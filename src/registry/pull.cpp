@@ -10,10 +10,10 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <thread>
 #include <vector>
 
@@ -37,7 +37,15 @@ using internal::Reply;
 using internal::Url;
 namespace fs = std::filesystem;
 
+// A part's state file is rewritten at least this often while bytes arrive...
 constexpr auto kPartFileInterval = std::chrono::seconds(1);
+// ...and after every 1/kPartFileSteps of the part: with up to 16 parts in flight, a kill loses
+// (downloads again) at most about one part's worth of bytes, however fast the link is.
+constexpr int64_t kPartFileSteps = 16;
+// Bytes gathered from the body before one write to the partial file.
+constexpr size_t kWriteBlock = 1 << 20;
+// Bytes written to the partial file between starts of their writeback.
+constexpr int64_t kWritebackBlock = 8 << 20;
 
 // One download part: bytes [offset, offset+size) of the blob, `completed` of them on disk.
 struct Part {
@@ -129,36 +137,59 @@ bool ParseContentRange(const std::string& value, int64_t* start, int64_t* end) {
   return true;
 }
 
-// Serializes downloads of one digest inside this process: a second pull of the same blob waits
-// for the first and then finds it in the store.
-class DigestLock {
+// One download per digest in this process (Ollama shares one download between concurrent pulls):
+// the pull holding a digest downloads it, verifies it and moves it into the store; another pull
+// of the same digest waits, showing the holder's progress, and then finds the blob in the store
+// (or, when the holder failed or was cancelled, resumes from the part files it left). A pull
+// holds one digest at a time, so two pulls cannot deadlock.
+class ActiveDownloads {
  public:
-  explicit DigestLock(std::string hex) : hex_(std::move(hex)) {
-    std::unique_lock lock(mu());
-    cv().wait(lock, [this] { return !held().contains(hex_); });
-    held().insert(hex_);
+  static ActiveDownloads& Get() {
+    static ActiveDownloads instance;
+    return instance;
   }
-  ~DigestLock() {
-    std::lock_guard lock(mu());
-    held().erase(hex_);
-    cv().notify_all();
+
+  // Waits until no pull holds `hex`, then holds it. While waiting, `waiting` gets the holder's
+  // completed bytes every `interval`; when it returns false the wait ends with Cancelled.
+  Status Acquire(const std::string& hex, std::chrono::milliseconds interval,
+                 const std::function<bool(int64_t)>& waiting) {
+    std::unique_lock lock(mu_);
+    while (held_.contains(hex)) {
+      int64_t completed = held_[hex];
+      lock.unlock();
+      bool go_on = waiting(completed);
+      lock.lock();
+      if (!go_on) return CancelledError("pull cancelled");
+      cv_.wait_for(lock, interval, [&] { return !held_.contains(hex); });
+    }
+    held_[hex] = 0;
+    return Status::Ok();
   }
-  DigestLock(const DigestLock&) = delete;
-  DigestLock& operator=(const DigestLock&) = delete;
+  void Publish(const std::string& hex, int64_t completed) {
+    std::lock_guard lock(mu_);
+    if (auto it = held_.find(hex); it != held_.end()) it->second = completed;
+  }
+  void Release(const std::string& hex) {
+    std::lock_guard lock(mu_);
+    held_.erase(hex);
+    cv_.notify_all();
+  }
 
  private:
-  static std::mutex& mu() {
-    static std::mutex m;
-    return m;
-  }
-  static std::condition_variable& cv() {
-    static std::condition_variable c;
-    return c;
-  }
-  static std::set<std::string>& held() {
-    static std::set<std::string> s;
-    return s;
-  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, int64_t> held_;  // hex -> the holder's completed bytes
+};
+
+// Releases a digest taken with ActiveDownloads::Acquire.
+class DigestHold {
+ public:
+  explicit DigestHold(std::string hex) : hex_(std::move(hex)) {}
+  ~DigestHold() { ActiveDownloads::Get().Release(hex_); }
+  DigestHold(const DigestHold&) = delete;
+  DigestHold& operator=(const DigestHold&) = delete;
+
+ private:
   std::string hex_;
 };
 
@@ -176,12 +207,27 @@ class BlobDownload {
 
   // Downloads every missing byte into the partial file; progress reported as it goes.
   Status Run(const ProgressFn& progress);
+  // The sha256 of the whole partial file when Run hashed it on the way (empty: not hashed).
+  const store::Digest& hashed() const { return hashed_digest_; }
 
  private:
   Status PlanParts();
   Status DownloadPart(Part& part);
   // One ranged GET for what the part still lacks. `permanent` set: retrying cannot help.
   Status Attempt(Part& part, bool* permanent);
+  // Hashes the downloaded prefix of the blob while parts arrive, so the verification after the
+  // last byte is short: part 0 grows the prefix in order, later parts are read back from the
+  // page cache as the parts before them complete.
+  void HashLoop();
+  int64_t Prefix() const {
+    int64_t sum = 0;
+    for (const auto& p : parts_) {
+      int64_t c = p->completed;
+      sum += c;
+      if (c < p->size) break;
+    }
+    return sum;
+  }
   void Fail(Status status) {
     std::lock_guard lock(mu_);
     if (error_.ok()) error_ = std::move(status);
@@ -207,7 +253,34 @@ class BlobDownload {
   std::condition_variable done_cv_;
   Status error_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> workers_done_{false};
+  store::Sha256 hash_;  // HashLoop's alone until it is joined
+  int64_t hashed_ = 0;
+  bool hash_failed_ = false;
+  store::Digest hashed_digest_;
 };
+
+void BlobDownload::HashLoop() {
+  std::vector<char> buf(4 << 20);
+  while (true) {
+    bool finished = workers_done_ || Stopped();  // read before the prefix: nothing is missed
+    int64_t prefix = Prefix();
+    if (hashed_ < prefix) {
+      size_t want = static_cast<size_t>(std::min<int64_t>(prefix - hashed_, buf.size()));
+      ssize_t n = ::pread(fd_, buf.data(), want, hashed_);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        hash_failed_ = true;  // the file is hashed again after the download
+        return;
+      }
+      hash_.Update(buf.data(), static_cast<size_t>(n));
+      hashed_ += n;
+      continue;
+    }
+    if (finished) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
 
 Status BlobDownload::PlanParts() {
   parts_ = LoadParts(partial_, total_);
@@ -235,9 +308,47 @@ Status BlobDownload::PlanParts() {
 Status BlobDownload::Attempt(Part& part, bool* permanent) {
   const int64_t start = part.offset + part.completed;
   const int64_t end = part.offset + part.size - 1;  // inclusive
-  int64_t pos = start;
+  int64_t pos = start;  // bytes before this are on disk (and counted in part.completed)
   Status sink_status;
   auto last_save = std::chrono::steady_clock::now();
+  int64_t saved_pos = pos;
+  int64_t synced_pos = pos;
+  const int64_t save_every = std::max<int64_t>(part.size / kPartFileSteps, 1);
+  // The body comes in pieces of a few KB; written in larger blocks, that is far fewer syscalls.
+  std::string pending;
+  pending.reserve(kWriteBlock);
+  auto write = [&](const char* data, size_t size) -> bool {
+    while (size > 0) {
+      ssize_t n = ::pwrite(fd_, data, size, pos);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        *permanent = true;  // ENOSPC and friends: retrying will not help
+        sink_status = ErrnoError("write " + partial_, n < 0 ? errno : EIO);
+        return false;
+      }
+      data += n;
+      size -= static_cast<size_t>(n);
+      pos += n;
+      part.completed += n;
+    }
+    if (pos - synced_pos >= kWritebackBlock) {
+      // Start writeback now, so the fsync before the blob enters the store has little left.
+      (void)::sync_file_range(fd_, synced_pos, pos - synced_pos, SYNC_FILE_RANGE_WRITE);
+      synced_pos = pos;
+    }
+    if (auto now = std::chrono::steady_clock::now();
+        pos - saved_pos >= save_every || now - last_save >= kPartFileInterval) {
+      last_save = now;
+      saved_pos = pos;
+      (void)WritePartFile(partial_, part);  // best effort: a stale file only re-downloads more
+    }
+    return true;
+  };
+  auto flush = [&] {
+    bool ok = write(pending.data(), pending.size());
+    pending.clear();
+    return ok;
+  };
   httplib::Headers headers = {
       {"Range", "bytes=" + std::to_string(start) + "-" + std::to_string(end)}};
   auto check = [&](const httplib::Response& res) -> Status {
@@ -258,33 +369,21 @@ Status BlobDownload::Attempt(Part& part, bool* permanent) {
       sink_status = CancelledError("pull cancelled");
       return false;
     }
-    if (static_cast<int64_t>(size) > end + 1 - pos) {
+    if (static_cast<int64_t>(size) > end + 1 - pos - static_cast<int64_t>(pending.size())) {
       *permanent = true;
       sink_status = OutOfRangeError("blob " + digest_.String() + " is longer than its declared " +
                                     std::to_string(total_) + " bytes");
       return false;
     }
-    while (size > 0) {
-      ssize_t n = ::pwrite(fd_, data, size, pos);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        *permanent = true;  // ENOSPC and friends: retrying will not help
-        sink_status = ErrnoError("write " + partial_, n < 0 ? errno : EIO);
-        return false;
-      }
-      data += n;
-      size -= static_cast<size_t>(n);
-      pos += n;
-      part.completed += n;
-    }
-    if (auto now = std::chrono::steady_clock::now(); now - last_save >= kPartFileInterval) {
-      last_save = now;
-      (void)WritePartFile(partial_, part);  // best effort: a stale file only re-downloads more
-    }
-    return true;
+    // Large pieces (our plain-http reader's) go straight to the file; small ones are gathered.
+    if (pending.empty() && size >= kWriteBlock / 4) return write(data, size);
+    pending.append(data, size);
+    return pending.size() < kWriteBlock || flush();
   };
   Result<Reply> reply = http_.Get(url_, headers, sink, internal::kMaxReplyBody, check,
                                   /*head=*/false, &sink_status);
+  // What arrived before an error is good data of this range: kept.
+  if (!pending.empty() && !flush()) return sink_status;
   Status saved = WritePartFile(partial_, part);
   if (!reply.ok()) {
     // A refused redirect target or an oversized error body will not change on a retry.
@@ -344,6 +443,7 @@ Status BlobDownload::Run(const ProgressFn& progress) {
   int workers = static_cast<int>(
       std::min<size_t>(todo.size(), static_cast<size_t>(std::max(1, options_.max_parallel))));
   int running = workers;
+  std::thread hasher([this] { HashLoop(); });
   std::vector<std::thread> threads;
   for (int i = 0; i < workers; ++i) {
     threads.emplace_back([&] {
@@ -358,7 +458,9 @@ Status BlobDownload::Run(const ProgressFn& progress) {
   }
   const std::string status = "pulling " + internal::ShortHex(digest_);
   auto report = [&] {
-    if (!progress({status, digest_.String(), total_, Completed()})) cancelled_ = true;
+    int64_t completed = Completed();
+    ActiveDownloads::Get().Publish(digest_.hex(), completed);
+    if (!progress({status, digest_.String(), total_, completed})) cancelled_ = true;
   };
   {
     std::unique_lock lock(mu_);
@@ -371,6 +473,9 @@ Status BlobDownload::Run(const ProgressFn& progress) {
     }
   }
   for (auto& t : threads) t.join();
+  workers_done_ = true;
+  hasher.join();
+  if (error_.ok() && !hash_failed_ && hashed_ == total_) hashed_digest_ = hash_.Finish();
   if (::fsync(fd_) != 0 && error_.ok()) error_ = ErrnoError("fsync " + partial_, errno);
   ::close(fd_);
   if (error_.ok() && cancelled_) error_ = CancelledError("pull cancelled");
@@ -379,15 +484,13 @@ Status BlobDownload::Run(const ProgressFn& progress) {
   return Status::Ok();
 }
 
-struct PullBlob {
-  store::Layer layer;
-  bool fresh = false;  // downloaded now (to verify), not found in the store
-};
-
-Status VerifyAndCommit(store::Store& store, const store::Digest& digest) {
+// `hashed`: the partial file's sha256 when already known (else it is read and hashed here).
+Status VerifyAndCommit(store::Store& store, const store::Digest& digest,
+                       const store::Digest& hashed) {
   std::string final_path = store.BlobPath(digest);
   std::string partial = final_path + "-partial";
-  Result<store::Digest> got = store::Sha256OfFile(partial);
+  Result<store::Digest> got =
+      hashed.empty() ? store::Sha256OfFile(partial) : Result<store::Digest>(hashed);
   if (!got.ok()) return got.status();
   if (*got != digest) {
     RemovePartial(partial);
@@ -399,6 +502,48 @@ Status VerifyAndCommit(store::Store& store, const store::Digest& digest) {
   }
   RemovePartial(partial);  // the part files
   return store::internal::FsyncDir(store.BlobsDir());
+}
+
+// One blob into the store: held against concurrent pulls of the same digest, skipped when the
+// store has it, else sized by HEAD, downloaded, verified and moved in.
+Status FetchBlob(store::Store& store, Http& http, const Url& base, const std::string& repo,
+                 const store::Layer& layer, const RegistryOptions& options, const ProgressFn& say,
+                 std::atomic<bool>& cancelled) {
+  const store::Digest& digest = layer.digest;
+  const std::string status = "pulling " + internal::ShortHex(digest);
+  RETURN_IF_ERROR(ActiveDownloads::Get().Acquire(
+      digest.hex(), options.progress_interval, [&](int64_t completed) {
+        return say({status, digest.String(), layer.size, completed});
+      }));
+  DigestHold hold(digest.hex());
+  if (store.HasBlob(digest)) {
+    if (!say({status, digest.String(), layer.size, layer.size})) {
+      return CancelledError("pull cancelled");
+    }
+    return Status::Ok();
+  }
+  Url blob_url = base;
+  blob_url.target = repo + "/blobs/" + digest.String();
+  ASSIGN_OR_RETURN(Reply head, http.Get(blob_url, {}, nullptr, internal::kMaxReplyBody, nullptr,
+                                        /*head=*/true));
+  if (head.status != 200) return internal::ReplyError("HEAD " + head.url.String(), head);
+  std::string length = head.Header("Content-Length");
+  if (!length.empty() && length != std::to_string(layer.size)) {
+    return CorruptionError("blob " + digest.String() + " is " + length +
+                           " bytes on the registry, but the manifest says " +
+                           std::to_string(layer.size));
+  }
+  std::string partial = store.BlobPath(digest) + "-partial";
+  RETURN_IF_ERROR(store::internal::MakeDirs(store.BlobsDir()));
+  BlobDownload download(http, blob_url, digest, layer.size, partial, options, cancelled);
+  Status downloaded = download.Run(say);
+  if (downloaded.code() == StatusCode::kOutOfRange ||
+      downloaded.code() == StatusCode::kCorruption) {
+    RemovePartial(partial);  // the registry broke the protocol: nothing worth resuming
+  }
+  RETURN_IF_ERROR(downloaded);
+  // Verified while still held, so no other pull sees a complete partial file half-renamed.
+  return VerifyAndCommit(store, digest, download.hashed());
 }
 
 Status PullLocked(store::Store& store, const store::Name& name, const RegistryOptions& options,
@@ -423,7 +568,7 @@ Status PullLocked(store::Store& store, const store::Name& name, const RegistryOp
                    store::ParseManifest(reply.body, "the registry's manifest"));
 
   // Layers, then the config (Ollama's order); each digest once.
-  std::vector<PullBlob> blobs;
+  std::vector<store::Layer> blobs;
   std::vector<store::Layer> all = manifest.layers;
   if (!manifest.config.digest.empty()) all.push_back(manifest.config);
   for (const store::Layer& layer : all) {
@@ -442,59 +587,16 @@ Status PullLocked(store::Store& store, const store::Name& name, const RegistryOp
                              std::to_string(layer.size) + " bytes, more than 4 TiB");
     }
     bool seen = std::any_of(blobs.begin(), blobs.end(),
-                            [&](const PullBlob& b) { return b.layer.digest == layer.digest; });
-    if (!seen) blobs.push_back({layer, false});
+                            [&](const store::Layer& b) { return b.digest == layer.digest; });
+    if (!seen) blobs.push_back(layer);
   }
 
-  // All digest locks up front, in one global order, so two pulls sharing blobs cannot deadlock.
-  std::vector<std::string> hexes;
-  for (const PullBlob& blob : blobs) hexes.push_back(blob.layer.digest.hex());
-  std::sort(hexes.begin(), hexes.end());
-  std::vector<std::unique_ptr<DigestLock>> locks;
-  for (const std::string& hex : hexes) locks.push_back(std::make_unique<DigestLock>(hex));
-
-  for (PullBlob& blob : blobs) {
-    const store::Digest& digest = blob.layer.digest;
-    const std::string status = "pulling " + internal::ShortHex(digest);
-    if (store.HasBlob(digest)) {
-      if (!say({status, digest.String(), blob.layer.size, blob.layer.size})) {
-        return CancelledError("pull cancelled");
-      }
-      continue;
-    }
-    Url blob_url = base;
-    blob_url.target = repo + "/blobs/" + digest.String();
-    ASSIGN_OR_RETURN(Reply head, http.Get(blob_url, {}, nullptr, internal::kMaxReplyBody, nullptr,
-                                          /*head=*/true));
-    if (head.status != 200) return internal::ReplyError("HEAD " + head.url.String(), head);
-    std::string length = head.Header("Content-Length");
-    if (!length.empty() && length != std::to_string(blob.layer.size)) {
-      return CorruptionError("blob " + digest.String() + " is " + length +
-                             " bytes on the registry, but the manifest says " +
-                             std::to_string(blob.layer.size));
-    }
-    std::string partial = store.BlobPath(digest) + "-partial";
-    RETURN_IF_ERROR(store::internal::MakeDirs(store.BlobsDir()));
-    BlobDownload download(http, blob_url, digest, blob.layer.size, partial, options, cancelled);
-    Status downloaded = download.Run(say);
-    if (downloaded.code() == StatusCode::kOutOfRange ||
-        downloaded.code() == StatusCode::kCorruption) {
-      RemovePartial(partial);  // the registry broke the protocol: nothing worth resuming
-    }
-    RETURN_IF_ERROR(downloaded);
-    blob.fresh = true;
+  // Each blob is verified as soon as it is downloaded (a bad one stops the pull before more is
+  // fetched); the status line keeps Ollama's sequence.
+  for (const store::Layer& layer : blobs) {
+    RETURN_IF_ERROR(FetchBlob(store, http, base, repo, layer, options, say, cancelled));
   }
-
   if (!say({"verifying sha256 digest", "", 0, 0})) return CancelledError("pull cancelled");
-  // Every fresh blob is checked: good ones enter the store (a later pull skips them), bad ones
-  // are deleted; the first failure is the answer.
-  Status verified;
-  for (const PullBlob& blob : blobs) {
-    if (!blob.fresh) continue;
-    Status s = VerifyAndCommit(store, blob.layer.digest);
-    if (verified.ok()) verified = s;
-  }
-  RETURN_IF_ERROR(verified);
 
   std::vector<store::Digest> old_blobs;
   if (Result<store::ModelEntry> old = store.ReadModel(name); old.ok()) {

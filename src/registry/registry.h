@@ -12,7 +12,8 @@
 // A 401 with `WWW-Authenticate: Bearer realm=...` is answered by Docker's token flow (the realm
 // must be on the registry's host) and the request repeated once with the token. Not yet:
 // Ollama's signed token requests (ed25519 key, needed to push to ollama.com), the upload
-// `etag`, sharing one download between concurrent pulls of a digest (the second waits).
+// `etag`. Concurrent pulls of one digest share its download: the second waits, reporting the
+// first one's progress, then finds the blob in the store.
 #pragma once
 
 #include <chrono>
@@ -34,7 +35,7 @@ struct RegistryOptions {
   int max_parallel = 16;  // download parts in flight per blob
   int max_tries = 6;      // per part, with backoff retry_delay * 2^try
   std::chrono::milliseconds retry_delay{1000};
-  // A part with no byte for this long is restarted.
+  // A part with no byte for this long is restarted (from where it stopped).
   std::chrono::milliseconds stall_timeout{30000};
   std::chrono::milliseconds connect_timeout{10000};
   // Progress lines for a downloading blob at most this often.

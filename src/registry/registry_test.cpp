@@ -6,6 +6,7 @@
 #include <httplib.h>
 #include <stdlib.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -68,7 +69,9 @@ std::string Bytes(size_t size, uint32_t seed) {
   return out;
 }
 
-enum class Mode { kNormal, kWrongContent, kShortHead, kCutOff, kEndless, kRedirectFtp };
+// kStallOnce: the first GET of the blob sends half of what was asked, then nothing (the
+// connection stays open); later GETs are served normally.
+enum class Mode { kNormal, kWrongContent, kShortHead, kCutOff, kEndless, kRedirectFtp, kStallOnce };
 
 class FakeRegistry {
  public:
@@ -158,11 +161,26 @@ class FakeRegistry {
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ~FakeRegistry() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      hold_ = false;
+    }
+    cv_.notify_all();
     server_.stop();
     thread_.join();
   }
 
   std::string Host() const { return "127.0.0.1:" + std::to_string(port_); }
+
+  // While held, blob GETs wait before sending anything.
+  void HoldBlobs(bool hold) {
+    {
+      std::lock_guard lock(mu_);
+      hold_ = hold;
+    }
+    cv_.notify_all();
+  }
 
   void RequireToken(const std::string& token, const std::string& realm_host) {
     std::lock_guard lock(mu_);
@@ -226,6 +244,7 @@ class FakeRegistry {
 
   void Blob(const httplib::Request& req, httplib::Response& res) {
     Stored blob;
+    bool stall = false;
     {
       std::lock_guard lock(mu_);
       auto it = blobs_.find(req.matches[2].str());
@@ -235,6 +254,12 @@ class FakeRegistry {
       }
       blob = it->second;
       if (req.method == "GET") ranges_[it->first].push_back(req.get_header_value("Range"));
+      stall =
+          blob.mode == Mode::kStallOnce && req.method == "GET" && ranges_[it->first].size() == 1;
+    }
+    if (req.method == "GET") {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return !hold_; });
     }
     if (req.method == "HEAD") {
       size_t size = blob.content.size() - (blob.mode == Mode::kShortHead ? 10 : 0);
@@ -260,10 +285,16 @@ class FakeRegistry {
     const bool cut_off = blob.mode == Mode::kCutOff;
     res.set_content_provider(
         data->size(), "application/octet-stream",
-        [data, cut_off](size_t offset, size_t length, httplib::DataSink& sink) {
+        [this, data, cut_off, stall](size_t offset, size_t length, httplib::DataSink& sink) {
           if (cut_off && offset >= data->size() / 2) return false;  // the connection drops
+          if (stall && offset >= data->size() / 2) {
+            // Silent but open, until the test ends (the client must give up first).
+            std::unique_lock lock(mu_);
+            cv_.wait_for(lock, std::chrono::seconds(20), [this] { return stopping_; });
+            return false;
+          }
           size_t n = std::min<size_t>(length, 16 << 10);
-          if (cut_off) n = std::min(n, data->size() / 2 - offset);
+          if (cut_off || stall) n = std::min(n, data->size() / 2 - offset);
           return sink.write(data->data() + offset, n);
         });
   }
@@ -272,6 +303,9 @@ class FakeRegistry {
   int port_ = 0;
   std::thread thread_;
   std::mutex mu_;
+  std::condition_variable cv_;
+  bool hold_ = false;
+  bool stopping_ = false;
   std::map<std::string, Stored> blobs_;
   std::set<std::string> in_repo_;  // "<repo>@<digest>": what HEAD/GET answer for
   std::map<std::string, std::string> manifests_;
@@ -432,8 +466,8 @@ TEST_F(RegistryTest, WrongContentIsRefusedAndRemoved) {
                      layer_digest_.String() + ", got sha256:";
   EXPECT_TRUE(s.message().starts_with(want)) << s.message();
   ExpectNothingStored();
-  // The config blob was fine and stays; no partial files of the bad one.
-  EXPECT_EQ(BlobFiles(), (std::vector<std::string>{store::Sha256Of(config_).Filename()}));
+  // No partial files of the bad layer; the config (after it) was never fetched.
+  EXPECT_TRUE(BlobFiles().empty());
 }
 
 TEST_F(RegistryTest, ShortBlobIsRefusedBeforeDownloading) {
@@ -508,6 +542,71 @@ TEST_F(RegistryTest, ErrorsForNamesAndManifests) {
   s = DoPull();
   EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s.message();
   EXPECT_TRUE(BlobFiles().empty());
+}
+
+TEST_F(RegistryTest, StalledPartIsRetriedFromWhereItStopped) {
+  Serve(kPart, Mode::kStallOnce);
+  RegistryOptions options = TestOptions();
+  options.stall_timeout = std::chrono::milliseconds(300);
+  options.retry_delay = std::chrono::milliseconds(1000);  // not used: the stalled try made progress
+  auto start = std::chrono::steady_clock::now();
+  Status s = DoPull(options);
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(ReadFile(store_.BlobPath(layer_digest_)), layer_);
+  // The second request asks only for the half the stalled one did not deliver.
+  EXPECT_EQ(registry_.Ranges(layer_digest_),
+            (std::vector<std::string>{"bytes=0-524287", "bytes=262144-524287"}));
+  // Given up after the 300 ms stall timeout, not after the server's 20 s.
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
+}
+
+TEST_F(RegistryTest, ConcurrentPullsShareOneDownload) {
+  std::string manifest = Serve(4 * kPart);
+  registry_.HoldBlobs(true);
+  std::mutex mu;
+  std::vector<Progress> second_progress;
+  Status first, second;
+  std::thread a([&] { first = Pull(store_, Name(), TestOptions(), [](auto&) { return true; }); });
+  // Pull A has all four parts of the layer in flight (held by the registry).
+  for (int i = 0; i < 5000 && registry_.Ranges(layer_digest_).size() < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(registry_.Ranges(layer_digest_).size(), 4u);
+  std::thread b([&] {
+    second = Pull(store_, Name(), TestOptions(), [&](const Progress& p) {
+      std::lock_guard lock(mu);
+      second_progress.push_back(p);
+      return true;
+    });
+  });
+  // Pull B reports the layer (A's progress) while it waits for A's download.
+  const std::string pulling = "pulling " + layer_digest_.hex().substr(0, 12);
+  auto b_waits = [&] {
+    std::lock_guard lock(mu);
+    return std::any_of(second_progress.begin(), second_progress.end(),
+                       [&](const Progress& p) { return p.status == pulling; });
+  };
+  for (int i = 0; i < 5000 && !b_waits(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_TRUE(b_waits());
+  registry_.HoldBlobs(false);
+  a.join();
+  b.join();
+  ASSERT_TRUE(first.ok()) << first.message();
+  ASSERT_TRUE(second.ok()) << second.message();
+  // Each part was fetched once: B found the blob in the store.
+  EXPECT_EQ(registry_.Ranges(layer_digest_).size(), 4u);
+  EXPECT_EQ(ReadFile(store_.BlobPath(layer_digest_)), layer_);
+  EXPECT_EQ(ReadFile(store_.ManifestPath(Name())), manifest);
+  ASSERT_FALSE(second_progress.empty());
+  EXPECT_EQ(second_progress.back().status, "success");
+  for (const Progress& p : second_progress) {
+    if (p.status != pulling) continue;
+    EXPECT_EQ(p.digest, layer_digest_.String());
+    EXPECT_EQ(p.total, static_cast<int64_t>(layer_.size()));
+  }
 }
 
 TEST_F(RegistryTest, CancelStopsThePullAndKeepsParts) {
@@ -652,6 +751,48 @@ TEST(RegistryHttpTest, CredentialsStayWithTheRegistryHost) {
   EXPECT_EQ(same->body, "ok");
   EXPECT_EQ(other->body, "ok");
   EXPECT_EQ(seen, (std::vector<std::string>{"Bearer secret", ""}));
+}
+
+TEST(RegistryHttpTest, PlainGetReadsChunkedAndSizedBodies) {
+  httplib::Server server;
+  server.Get("/chunked", [](const auto&, auto& res) {
+    auto step = std::make_shared<int>(0);
+    res.set_chunked_content_provider("text/plain", [step](size_t, httplib::DataSink& sink) {
+      if (*step == 2) {
+        sink.done();
+        return true;
+      }
+      int n = (*step)++;
+      return n == 0 ? sink.write("hello ", 6) : sink.write("world", 5);
+    });
+  });
+  server.Get("/sized", [](const auto&, auto& res) { res.set_content("abc", "text/plain"); });
+  int port = server.bind_to_any_port("127.0.0.1");
+  std::thread thread([&server] { server.listen_after_bind(); });
+  while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto get = [&](const std::string& path, int* status) {
+    std::string body;
+    internal::Url url = *internal::ParseUrl("http://127.0.0.1:" + std::to_string(port) + path);
+    Result<bool> done = internal::PlainGet(
+        url, {}, internal::HttpOptions{},
+        [status](const httplib::Response& r) {
+          *status = r.status;
+          return true;
+        },
+        [&body](const char* data, size_t size) {
+          body.append(data, size);
+          return true;
+        });
+    return done.ok() && *done ? body : "error: " + done.status().message();
+  };
+  int status = 0;
+  EXPECT_EQ(get("/chunked", &status), "hello world");
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(get("/sized", &status), "abc");
+  EXPECT_EQ(get("/none", &status), "");  // httplib's 404: Content-Length 0
+  EXPECT_EQ(status, 404);
+  server.stop();
+  thread.join();
 }
 
 TEST(RegistryPartSizeTest, OllamaSizing) {
