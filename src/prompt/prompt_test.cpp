@@ -155,7 +155,13 @@ TEST(ThinkTest, ValuesFollowOllama) {
   EXPECT_EQ(*RenderChat(t, request), "true  true|");
   request.think = *ParseThink(json("high"));
   EXPECT_EQ(*RenderChat(t, request), "true high true|");
-  EXPECT_FALSE(ParseThink(json("max")).ok());
+  request.think = *ParseThink(json("max"));
+  EXPECT_EQ(*RenderChat(t, request), "true max true|");
+  Result<Think> other = ParseThink(json("ultra"));
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().message(),
+            "invalid think value: \"ultra\" (must be \"high\", \"medium\", \"low\", \"max\", "
+            "true, or false)");
   EXPECT_FALSE(ParseThink(json(3)).ok());
 }
 

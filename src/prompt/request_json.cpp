@@ -52,9 +52,10 @@ Result<Think> ParseThink(const json& value) {
   }
   if (value.is_string()) {
     std::string level = value.get<std::string>();
-    if (level != "high" && level != "medium" && level != "low") {
-      return InvalidArgumentError("invalid think value: \"" + level +
-                                  "\" (must be \"high\", \"medium\", \"low\", true, or false)");
+    if (level != "high" && level != "medium" && level != "low" && level != "max") {
+      return InvalidArgumentError(
+          "invalid think value: \"" + level +
+          "\" (must be \"high\", \"medium\", \"low\", \"max\", true, or false)");
     }
     think.set = true;
     think.enabled = true;
