@@ -9,7 +9,7 @@
 //   The SDK comes from tools/testclients/install.sh.
 import assert from 'node:assert/strict';
 
-import {Checks, createModel, requireClient, Server, suiteSetup} from './harness.mjs';
+import {callSchema, Checks, createModel, postNative, requireClient, Server, suiteSetup, toolTemplate} from './harness.mjs';
 
 const Anthropic = requireClient('@anthropic-ai/sdk').default;
 const suite = suiteSetup('anthropic_client_e2e.mjs', 'anthropic-e2e-');
@@ -21,14 +21,6 @@ const model = 'stories';
 const toolModel = 'stories-tools';
 const thinkModel = 'stories-think';
 const stopModel = 'stories-stop';
-// A Go template that offers tools and renders tool calls and results; its {{ if .ToolCalls }}
-// block makes the output parser read a bare JSON object {"name", "arguments"} as a call.
-const toolTemplate = `{{- range .Messages }}{{ if eq .Role "system" }}System: {{ .Content }}
-{{ else if eq .Role "user" }}User: {{ .Content }}
-{{ else if eq .Role "assistant" }}Assistant: {{ .Content }}{{ if .ToolCalls }}{{ range .ToolCalls }}{"name": "{{ .Function.Name }}", "arguments": {{ .Function.Arguments }}}{{ end }}{{ end }}
-{{ else if eq .Role "tool" }}Tool ({{ .ToolName }}): {{ .Content }}
-{{ end }}{{ end }}{{ if .Tools }}Tools:{{ range .Tools }} {{ .Function.Name }}{{ end }}
-{{ end }}Assistant: `;
 // Thinking tags inferred from the template: the prompt ends inside the thinking block, which
 // closes at "was" (a word stories260K writes early on, so a reply has both parts).
 const thinkTemplate = `{{- range .Messages }}{{ if eq .Role "user" }}User: {{ .Content }}
@@ -39,31 +31,11 @@ const weatherTool = {
   description: 'The weather in a city',
   input_schema: {type: 'object', properties: {city: {type: 'string'}}, required: ['city']}
 };
-// stories260K cannot decide to call a tool; a schema that only admits a call makes it.
-const callSchema = {
-  type: 'object',
-  properties: {
-    name: {enum: ['get_weather']},
-    arguments: {
-      type: 'object',
-      properties: {city: {enum: ['Paris', 'London']}},
-      required: ['city'],
-      additionalProperties: false
-    }
-  },
-  required: ['name', 'arguments'],
-  additionalProperties: false
-};
 
 const server = await Server.start(suite);
 const client = new Anthropic({baseURL: server.base, apiKey: 'x', maxRetries: 0});
 
-async function native(route, body) {
-  const res = await fetch(server.base + route, {method: 'POST', body: JSON.stringify(body)});
-  const text = await res.text();
-  assert.equal(res.status, 200, `${route}: ${text}`);
-  return JSON.parse(text);
-}
+const native = (route, body) => postNative(server, route, body);
 
 // The native /api/chat reply for the same conversation (temperature 0 from the model).
 function nativeChat(messages, numPredict, extra = {}) {

@@ -182,3 +182,39 @@ export async function createModel(server, name, modelPath, parameters = {}) {
   assert.equal(res.status, 200, `create ${name}: ${text}`);
   assert.equal(JSON.parse(text).status, 'success', text);
 }
+
+// POSTs `body` as JSON to the native `route` and returns the parsed reply, asserting 200.
+export async function postNative(server, route, body) {
+  const res = await fetch(server.base + route, {method: 'POST', body: JSON.stringify(body)});
+  const text = await res.text();
+  assert.equal(res.status, 200, `${route}: ${text}`);
+  return JSON.parse(text);
+}
+
+// ---- fixtures of the compatibility suites (openai, responses, anthropic) ----
+
+// stories260K cannot decide to call a tool; a schema that only admits a call makes it.
+export const callSchema = {
+  type: 'object',
+  properties: {
+    name: {enum: ['get_weather']},
+    arguments: {
+      type: 'object',
+      properties: {city: {enum: ['Paris', 'London']}},
+      required: ['city'],
+      additionalProperties: false
+    }
+  },
+  required: ['name', 'arguments'],
+  additionalProperties: false
+};
+
+// A Go template that offers tools and renders system messages, tool calls and results; its
+// {{ if .ToolCalls }} block makes the output parser read a bare JSON object {"name",
+// "arguments"} as a call.
+export const toolTemplate = `{{- range .Messages }}{{ if eq .Role "system" }}System: {{ .Content }}
+{{ else if eq .Role "user" }}User: {{ .Content }}
+{{ else if eq .Role "assistant" }}Assistant: {{ .Content }}{{ if .ToolCalls }}{{ range .ToolCalls }}{"name": "{{ .Function.Name }}", "arguments": {{ .Function.Arguments }}}{{ end }}{{ end }}
+{{ else if eq .Role "tool" }}Tool ({{ .ToolName }}): {{ .Content }}
+{{ end }}{{ end }}{{ if .Tools }}Tools:{{ range .Tools }} {{ .Function.Name }}{{ end }}
+{{ end }}Assistant: `;

@@ -9,7 +9,7 @@
 //   the test model is missing). The npm clients come from tools/testclients/install.sh.
 import assert from 'node:assert/strict';
 
-import {Checks, createModel, requireClient, Server, suiteSetup} from './harness.mjs';
+import {callSchema, Checks, createModel, postNative, requireClient, Server, suiteSetup} from './harness.mjs';
 
 const {OpenAI} = requireClient('openai');
 const ajvModule = requireClient('ajv');
@@ -37,31 +37,11 @@ const weatherTool = {
     parameters: {type: 'object', properties: {city: {type: 'string'}}, required: ['city']}
   }
 };
-// stories260K cannot decide to call a tool; a schema that only admits a call makes it.
-const callSchema = {
-  type: 'object',
-  properties: {
-    name: {enum: ['get_weather']},
-    arguments: {
-      type: 'object',
-      properties: {city: {enum: ['Paris', 'London']}},
-      required: ['city'],
-      additionalProperties: false
-    }
-  },
-  required: ['name', 'arguments'],
-  additionalProperties: false
-};
 
 const server = await Server.start(suite);
 const openai = new OpenAI({baseURL: `${server.base}/v1`, apiKey: 'ollama', maxRetries: 0});
 
-async function native(route, body) {
-  const res = await fetch(server.base + route, {method: 'POST', body: JSON.stringify(body)});
-  const text = await res.text();
-  assert.equal(res.status, 200, `${route}: ${text}`);
-  return JSON.parse(text);
-}
+const native = (route, body) => postNative(server, route, body);
 
 // The raw SSE events of a POST: the JSON payloads, and '[DONE]' as a string.
 async function sse(route, body) {

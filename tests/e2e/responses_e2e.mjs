@@ -8,7 +8,7 @@
 //   missing). The client comes from tools/testclients/install.sh.
 import assert from 'node:assert/strict';
 
-import {Checks, createModel, requireClient, Server, suiteSetup} from './harness.mjs';
+import {callSchema, Checks, createModel, postNative, requireClient, Server, suiteSetup, toolTemplate} from './harness.mjs';
 
 const OpenAI = requireClient('openai').default;
 const suite = suiteSetup('responses_e2e.mjs', 'responses-e2e-');
@@ -18,14 +18,6 @@ const check = (name, fn) => checks.check(name, fn);
 
 const model = 'stories';
 const toolModel = 'stories-tools';
-// A Go template that offers tools and renders tool calls and results; its {{ if .ToolCalls }}
-// block makes the output parser read a bare JSON object {"name", "arguments"} as a call.
-const toolTemplate = `{{- range .Messages }}{{ if eq .Role "system" }}System: {{ .Content }}
-{{ else if eq .Role "user" }}User: {{ .Content }}
-{{ else if eq .Role "assistant" }}Assistant: {{ .Content }}{{ if .ToolCalls }}{{ range .ToolCalls }}{"name": "{{ .Function.Name }}", "arguments": {{ .Function.Arguments }}}{{ end }}{{ end }}
-{{ else if eq .Role "tool" }}Tool ({{ .ToolName }}): {{ .Content }}
-{{ end }}{{ end }}{{ if .Tools }}Tools:{{ range .Tools }} {{ .Function.Name }}{{ end }}
-{{ end }}Assistant: `;
 const weatherTool = {
   type: 'function',
   name: 'get_weather',
@@ -33,31 +25,11 @@ const weatherTool = {
   parameters: {type: 'object', properties: {city: {type: 'string'}}, required: ['city']},
   strict: false
 };
-// stories260K cannot decide to call a tool; a schema that only admits a call makes it.
-const callSchema = {
-  type: 'object',
-  properties: {
-    name: {enum: ['get_weather']},
-    arguments: {
-      type: 'object',
-      properties: {city: {enum: ['Paris', 'London']}},
-      required: ['city'],
-      additionalProperties: false
-    }
-  },
-  required: ['name', 'arguments'],
-  additionalProperties: false
-};
 
 const server = await Server.start(suite);
 const openai = new OpenAI({baseURL: `${server.base}/v1`, apiKey: 'x', maxRetries: 0});
 
-async function native(route, body) {
-  const res = await fetch(server.base + route, {method: 'POST', body: JSON.stringify(body)});
-  const text = await res.text();
-  assert.equal(res.status, 200, `${route}: ${text}`);
-  return JSON.parse(text);
-}
+const native = (route, body) => postNative(server, route, body);
 
 function nativeChat(messages, numPredict, m = model) {
   return native(
