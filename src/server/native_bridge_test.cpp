@@ -43,26 +43,24 @@ void FakeNative(ServerState&, const httplib::Request& req, RequestBody& body,
   EXPECT_EQ(body.ReadAll(1 << 20, &text), RequestBody::ReadStatus::kOk);
   if (text == "fail") return WriteError(res, 404, "model \"x\" not found");
   if (req.path != "/stream") return WriteJson(res, ojson{{"echo", text}});
-  res.set_chunked_content_provider(
-      "application/x-ndjson", [text](size_t, httplib::DataSink& sink) {
-        // Two objects, the first split in the middle, then an error line without '\n'.
-        std::string all;
-        for (char c : text) all += ojson{{"c", std::string(1, c)}}.dump() + "\n";
-        all += R"({"error":"boom"})";
-        const size_t half = all.size() / 3;
-        sink.write(all.data(), half);
-        sink.write(all.data() + half, all.size() - half);
-        sink.done();
-        return true;
-      });
+  res.set_chunked_content_provider("application/x-ndjson", [text](size_t, httplib::DataSink& sink) {
+    // Two objects, the first split in the middle, then an error line without '\n'.
+    std::string all;
+    for (char c : text) all += ojson{{"c", std::string(1, c)}}.dump() + "\n";
+    all += R"({"error":"boom"})";
+    const size_t half = all.size() / 3;
+    sink.write(all.data(), half);
+    sink.write(all.data() + half, all.size() - half);
+    sink.done();
+    return true;
+  });
 }
 
 class NativeBridgeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto handle = [this](const httplib::Request& req, httplib::Response& res) {
-      CallNative(*state_, req, FakeNative, req.body, std::make_shared<RecordingTranslator>(),
-                 res);
+      CallNative(*state_, req, FakeNative, req.body, std::make_shared<RecordingTranslator>(), res);
     };
     http_.Post("/whole", handle);
     http_.Post("/stream", handle);
