@@ -21,6 +21,7 @@
 #include "registry/common.h"
 #include "registry/http.h"
 #include "registry/registry.h"
+#include "registry/stream_ramp.h"
 
 namespace corral::registry {
 
@@ -261,7 +262,7 @@ class BlobDownload {
 };
 
 void BlobDownload::HashLoop() {
-  std::vector<char> buf(4 << 20);
+  std::vector<char> buf(1 << 20);  // stays in L2 while it is hashed
   while (true) {
     bool finished = workers_done_ || Stopped();  // read before the prefix: nothing is missed
     int64_t prefix = Prefix();
@@ -300,7 +301,21 @@ Status BlobDownload::PlanParts() {
   }
   fd_ = ::open(partial_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) return ErrnoError("create " + partial_, errno);
-  if (::ftruncate(fd_, total_) != 0) return ErrnoError("truncate " + partial_, errno);
+  // The whole blob's space is taken now, so a disk too small fails here rather than after
+  // gigabytes. (Linux's fallocate, not posix_fallocate: where the filesystem cannot, glibc's
+  // would write every block once.)
+  if (total_ > 0 && ::fallocate(fd_, 0, 0, total_) != 0) {
+    if (errno == ENOSPC) {
+      ::close(fd_);
+      fd_ = -1;
+      RemovePartial(partial_);
+      return ResourceExhaustedError("not enough disk space for " + digest_.String() + " (" +
+                                    std::to_string(total_) + " bytes) in " +
+                                    fs::path(partial_).parent_path().string());
+    }
+    // Filesystems without fallocate: a sparse file of the right size will do.
+    if (::ftruncate(fd_, total_) != 0) return ErrnoError("truncate " + partial_, errno);
+  }
   for (const auto& part : parts_) RETURN_IF_ERROR(WritePartFile(partial_, *part));
   return Status::Ok();
 }
@@ -439,49 +454,79 @@ Status BlobDownload::Run(const ProgressFn& progress) {
   for (const auto& p : parts_) {
     if (p->completed < p->size) todo.push_back(p.get());
   }
-  std::atomic<size_t> next{0};
-  int workers = static_cast<int>(
+  const int max_streams = static_cast<int>(
       std::min<size_t>(todo.size(), static_cast<size_t>(std::max(1, options_.max_parallel))));
-  int running = workers;
+  const auto started = std::chrono::steady_clock::now();
+  internal::StreamRamp ramp(max_streams, started, options_.ramp_window);
+  // Guarded by mu_: the next part to start, the workers running and how many should run.
+  size_t next = 0;
+  int running = 0;
+  int target = ramp.streams();
+  int most_streams = 0;
   std::thread hasher([this] { HashLoop(); });
   std::vector<std::thread> threads;
-  for (int i = 0; i < workers; ++i) {
-    threads.emplace_back([&] {
-      for (size_t k; !Stopped() && (k = next++) < todo.size();) {
-        Status s = DownloadPart(*todo[k]);
-        if (!s.ok()) Fail(s);
+  // A worker downloads parts in order until none is left, or until the ramp wants fewer streams
+  // (it stops between parts: a part is never cut short for that).
+  auto worker = [&] {
+    while (true) {
+      size_t k;
+      {
+        std::lock_guard lock(mu_);
+        if (Stopped() || running > target || next >= todo.size()) {
+          --running;
+          done_cv_.notify_all();
+          return;
+        }
+        k = next++;
       }
-      std::lock_guard lock(mu_);
-      --running;
-      done_cv_.notify_all();
-    });
-  }
+      Status s = DownloadPart(*todo[k]);
+      if (!s.ok()) Fail(s);
+    }
+  };
+  auto start_workers = [&] {  // mu_ held
+    while (running < target && next < todo.size()) {
+      ++running;
+      most_streams = std::max(most_streams, running);
+      threads.emplace_back(worker);
+    }
+  };
   const std::string status = "pulling " + internal::ShortHex(digest_);
   auto report = [&] {
     int64_t completed = Completed();
     ActiveDownloads::Get().Publish(digest_.hex(), completed);
     if (!progress({status, digest_.String(), total_, completed})) cancelled_ = true;
+    return completed;
   };
   {
     std::unique_lock lock(mu_);
+    start_workers();
     while (running > 0) {
       done_cv_.wait_for(lock, options_.progress_interval, [&] { return running == 0; });
       if (running == 0) break;
       lock.unlock();
-      report();
+      int64_t completed = report();
+      int streams = ramp.Update(std::chrono::steady_clock::now(), completed);
       lock.lock();
+      target = streams;
+      start_workers();
     }
   }
   for (auto& t : threads) t.join();
+  const auto downloaded_at = std::chrono::steady_clock::now();
   workers_done_ = true;
   hasher.join();
+  const auto hashed_at = std::chrono::steady_clock::now();
   if (error_.ok() && !hash_failed_ && hashed_ == total_) hashed_digest_ = hash_.Finish();
   if (::fsync(fd_) != 0 && error_.ok()) error_ = ErrnoError("fsync " + partial_, errno);
+  auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  LOG(kDebug) << "pull: " << digest_.String() << ": " << todo.size() << " parts, at most "
+              << most_streams << " at once, downloaded in " << ms(downloaded_at - started)
+              << " ms, hash done " << ms(hashed_at - downloaded_at) << " ms later, fsync "
+              << ms(std::chrono::steady_clock::now() - hashed_at) << " ms";
   ::close(fd_);
+  if (error_.ok()) report();  // the final count; a client that left by now still cancels
   if (error_.ok() && cancelled_) error_ = CancelledError("pull cancelled");
-  if (!error_.ok()) return error_;
-  report();
-  return Status::Ok();
+  return error_;
 }
 
 // `hashed`: the partial file's sha256 when already known (else it is read and hashed here).

@@ -32,8 +32,11 @@ struct RegistryOptions {
   bool insecure = false;
   // Bytes per download part / upload chunk; 0 picks Ollama's: total/16 within [100 MB, 1000 MB].
   int64_t part_size = 0;
-  int max_parallel = 16;  // download parts in flight per blob
-  int max_tries = 6;      // per part, with backoff retry_delay * 2^try
+  // Download parts in flight per blob, at most: a download starts with two and doubles while
+  // that raises the rate by 20% or more, measured over `ramp_window` (stream_ramp.h).
+  int max_parallel = 16;
+  std::chrono::milliseconds ramp_window{1000};
+  int max_tries = 6;  // per part, with backoff retry_delay * 2^try
   std::chrono::milliseconds retry_delay{1000};
   // A part with no byte for this long is restarted (from where it stopped).
   std::chrono::milliseconds stall_timeout{30000};

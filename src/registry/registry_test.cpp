@@ -70,8 +70,18 @@ std::string Bytes(size_t size, uint32_t seed) {
 }
 
 // kStallOnce: the first GET of the blob sends half of what was asked, then nothing (the
-// connection stays open); later GETs are served normally.
-enum class Mode { kNormal, kWrongContent, kShortHead, kCutOff, kEndless, kRedirectFtp, kStallOnce };
+// connection stays open); later GETs are served normally. kThrottled: every GET is sent at
+// about 1.6 MB/s, as a CDN that caps each connection.
+enum class Mode {
+  kNormal,
+  kWrongContent,
+  kShortHead,
+  kCutOff,
+  kEndless,
+  kRedirectFtp,
+  kStallOnce,
+  kThrottled
+};
 
 class FakeRegistry {
  public:
@@ -156,6 +166,9 @@ class FakeRegistry {
                                 req.get_param_value("scope"));
       res.set_content(nlohmann::json{{"token", token_}}.dump(), "application/json");
     });
+    // More workers than any test has connections (httplib's default is 8), so the streams a
+    // pull opens are never held back by the fake registry.
+    server_.new_task_queue = [] { return new httplib::ThreadPool(32); };
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -235,6 +248,11 @@ class FakeRegistry {
     std::lock_guard lock(mu_);
     return manifest_content_type_;
   }
+  // The most blob GETs that were sending at the same time.
+  int most_gets_at_once() {
+    std::lock_guard lock(mu_);
+    return most_gets_at_once_;
+  }
 
  private:
   struct Stored {
@@ -283,9 +301,19 @@ class FakeRegistry {
       return;
     }
     const bool cut_off = blob.mode == Mode::kCutOff;
+    const bool throttled = blob.mode == Mode::kThrottled;
+    // Counts the GETs sending now: up when the body starts, down when it is done.
+    auto sending = std::make_shared<bool>(false);
     res.set_content_provider(
         data->size(), "application/octet-stream",
-        [this, data, cut_off, stall](size_t offset, size_t length, httplib::DataSink& sink) {
+        [this, data, cut_off, stall, throttled, sending](size_t offset, size_t length,
+                                                         httplib::DataSink& sink) {
+          if (!*sending) {
+            *sending = true;
+            std::lock_guard lock(mu_);
+            most_gets_at_once_ = std::max(most_gets_at_once_, ++gets_now_);
+          }
+          if (throttled) std::this_thread::sleep_for(std::chrono::milliseconds(10));
           if (cut_off && offset >= data->size() / 2) return false;  // the connection drops
           if (stall && offset >= data->size() / 2) {
             // Silent but open, until the test ends (the client must give up first).
@@ -296,6 +324,11 @@ class FakeRegistry {
           size_t n = std::min<size_t>(length, 16 << 10);
           if (cut_off || stall) n = std::min(n, data->size() / 2 - offset);
           return sink.write(data->data() + offset, n);
+        },
+        [this, sending](bool) {
+          if (!*sending) return;
+          std::lock_guard lock(mu_);
+          --gets_now_;
         });
   }
 
@@ -313,6 +346,8 @@ class FakeRegistry {
   std::map<std::string, std::string> uploads_;
   std::vector<std::string> mounts_;
   int patches_ = 0;
+  int gets_now_ = 0;
+  int most_gets_at_once_ = 0;
   std::string accept_;
   std::string manifest_content_type_;
   std::string token_, realm_;
@@ -422,6 +457,30 @@ TEST_F(RegistryTest, PullsInSeveralPartsAndVerifies) {
   ASSERT_EQ(progress_.size(), 6u);
   EXPECT_EQ(progress_[1].status, pulling);
   EXPECT_EQ(progress_[1].completed, progress_[1].total);
+}
+
+TEST_F(RegistryTest, StreamsGrowWhileEachAddsSpeed) {
+  // 24 parts from a registry that sends each connection at ~1.6 MB/s: every doubling of the
+  // streams doubles the rate, so the download grows from 2 to its limit of 8.
+  Serve(24 * kPart, Mode::kThrottled);
+  RegistryOptions options = TestOptions();
+  options.max_parallel = 8;
+  options.ramp_window = std::chrono::milliseconds(100);
+  ASSERT_TRUE(DoPull(options).ok());
+  EXPECT_EQ(ReadFile(store_.BlobPath(layer_digest_)), layer_);
+  // 8 when the test has the machine to itself; on a loaded one the doublings can come late,
+  // when fewer parts are left than streams wanted. Never more than the limit.
+  EXPECT_GE(registry_.most_gets_at_once(), 4);
+  EXPECT_LE(registry_.most_gets_at_once(), 8);
+}
+
+TEST_F(RegistryTest, StreamsStayAtTwoWhenTheLimitIsTwo) {
+  Serve(4 * kPart, Mode::kThrottled);
+  RegistryOptions options = TestOptions();
+  options.max_parallel = 2;
+  options.ramp_window = std::chrono::milliseconds(50);
+  ASSERT_TRUE(DoPull(options).ok());
+  EXPECT_EQ(registry_.most_gets_at_once(), 2);
 }
 
 TEST_F(RegistryTest, ResumeRequestsOnlyMissingRanges) {
@@ -610,7 +669,7 @@ TEST_F(RegistryTest, ConcurrentPullsShareOneDownload) {
 }
 
 TEST_F(RegistryTest, CancelStopsThePullAndKeepsParts) {
-  Serve(4 * kPart);
+  Serve(4 * kPart, Mode::kThrottled);  // slow enough that the cancel comes mid-download
   int calls = 0;
   Status s = Pull(store_, Name(), TestOptions(), [&calls](const Progress& p) {
     return p.status == "pulling manifest" || ++calls < 2;

@@ -8,7 +8,8 @@
 //     so on a slow disk that flush is the floor);
 //   - corral: a fresh `corral serve` on an empty store, timed from POST /api/pull to its reply
 //     (manifest, HEAD, the ranged parts, sha256 verification, rename, manifest write).
-// MB are 10^6 bytes. The registry's blob file is in the page cache for both.
+// MB are 10^6 bytes. The registry's blob file is in the page cache for both, and each timed
+// transfer starts on a settled disk.
 //
 // Usage: node tools/bench/pull_bench.mjs [--build build/release] [--size 1000000000]
 //          [--runs 2] [--tmp DIR] [--registry /usr/bin/docker-registry]
@@ -77,7 +78,7 @@ async function startCorral(models, logFile) {
   const port = await freePort();
   const log = fs.openSync(logFile, 'w');
   const child = spawn(corral, ['serve'], {
-    env: {...process.env, OLLAMA_HOST: `127.0.0.1:${port}`, OLLAMA_MODELS: models},
+    env: {...process.env, OLLAMA_HOST: `127.0.0.1:${port}`, OLLAMA_MODELS: models, OLLAMA_DEBUG: '1'},
     stdio: ['ignore', 'ignore', log],
   });
   fs.closeSync(log);
@@ -115,6 +116,14 @@ function writeBlob(models, content) {
 }
 
 const mb = (bytes, seconds) => bytes / 1e6 / seconds;
+
+// Before each timed transfer: the writeback and discards (the filesystem may be mounted with
+// `discard`) left by the previous step are flushed and given a moment, so no measurement pays
+// for the one before it.
+async function settle() {
+  spawnSync('sync');
+  await new Promise((r) => setTimeout(r, 1000));
+}
 const fmt = (x) => x.toFixed(0).padStart(6);
 
 const tmp = fs.mkdtempSync(path.join(option('--tmp', os.tmpdir()), 'corral-pull-bench-'));
@@ -185,6 +194,7 @@ try {
   for (let run = 1; run <= runs; ++run) {
     // The floor: curl to a file, then sha256sum.
     const out = path.join(tmp, 'curl.blob');
+    await settle();
     t = performance.now();
     const curl = spawnSync('curl', ['-sS', '-f', '-o', out, blobUrl], {encoding: 'utf8'});
     const curlSeconds = (performance.now() - t) / 1000;
@@ -201,6 +211,7 @@ try {
     fs.mkdirSync(models);
     const s = await startCorral(models, path.join(tmp, `pull-${run}.log`));
     servers.push(s);
+    await settle();
     const loadBefore = os.loadavg()[0];
     t = performance.now();
     const reply = await post(s.base, '/api/pull', {model, insecure: true, stream: false});
@@ -211,6 +222,10 @@ try {
     await stop(s.child);
     servers.pop();
     fs.rmSync(models, {recursive: true, force: true});
+    // corral's own account of the big blob: streams, download, hash and fsync times.
+    const phases = fs.readFileSync(path.join(tmp, `pull-${run}.log`), 'utf8')
+                       .split('\n')
+                       .find((line) => line.includes(layerHex) && line.includes('downloaded in'));
 
     const r = {
       corral: mb(size, corralSeconds),
@@ -219,6 +234,7 @@ try {
       curlSync: mb(size, curlSyncSeconds),
     };
     results.push(r);
+    if (phases) console.log(`run ${run}: corral: ${phases.replace(/^.*pull: sha256:\w+: /, '')}`);
     console.log(
         `run ${run}: corral pull ${fmt(r.corral)} MB/s (${corralSeconds.toFixed(2)} s) | ` +
         `curl ${fmt(r.curl)} MB/s (${curlSeconds.toFixed(2)} s), curl+sha256sum ${
