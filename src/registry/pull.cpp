@@ -2,12 +2,14 @@
 // `blobs/sha256-<hex>-partial` (part state in `-partial-N`, Ollama's format, so a restarted pull
 // continues where it stopped), then verification, the renames into the store, and the manifest.
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -291,6 +293,33 @@ Status BlobDownload::PlanParts() {
     return Status::Ok();
   }
   RemovePartial(partial_);
+  fd_ = ::open(partial_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) return ErrnoError("create " + partial_, errno);
+  // The whole blob's space is taken now, so a disk too small fails here rather than after
+  // gigabytes. statvfs first, because ext4 fills the disk before it gives up on a fallocate
+  // that cannot fit; Linux's fallocate, not posix_fallocate, because where the filesystem
+  // cannot allocate, glibc's would write every block once.
+  struct statvfs disk {};
+  const double free_bytes = ::fstatvfs(fd_, &disk) == 0
+                                ? static_cast<double>(disk.f_bavail) * disk.f_frsize
+                                : static_cast<double>(total_);  // unknown: let fallocate say
+  bool no_space = free_bytes < static_cast<double>(total_);
+  if (!no_space && total_ > 0 && ::fallocate(fd_, 0, 0, total_) != 0) {
+    no_space = errno == ENOSPC;
+    // Filesystems without fallocate: a sparse file of the right size will do.
+    if (!no_space && ::ftruncate(fd_, total_) != 0)
+      return ErrnoError("truncate " + partial_, errno);
+  }
+  if (no_space) {
+    ::close(fd_);
+    fd_ = -1;
+    RemovePartial(partial_);
+    char free_gb[32];
+    std::snprintf(free_gb, sizeof free_gb, "%.1f GB", free_bytes / 1e9);
+    return ResourceExhaustedError(
+        "not enough disk space for " + digest_.String() + ": it is " + std::to_string(total_) +
+        " bytes and " + fs::path(partial_).parent_path().string() + " has " + free_gb + " free");
+  }
   int64_t part_size = options_.part_size > 0 ? options_.part_size : DefaultPartSize(total_);
   for (int64_t offset = 0, n = 0; offset < total_; offset += part_size, ++n) {
     auto part = std::make_unique<Part>();
@@ -298,23 +327,6 @@ Status BlobDownload::PlanParts() {
     part->offset = offset;
     part->size = std::min(part_size, total_ - offset);
     parts_.push_back(std::move(part));
-  }
-  fd_ = ::open(partial_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) return ErrnoError("create " + partial_, errno);
-  // The whole blob's space is taken now, so a disk too small fails here rather than after
-  // gigabytes. (Linux's fallocate, not posix_fallocate: where the filesystem cannot, glibc's
-  // would write every block once.)
-  if (total_ > 0 && ::fallocate(fd_, 0, 0, total_) != 0) {
-    if (errno == ENOSPC) {
-      ::close(fd_);
-      fd_ = -1;
-      RemovePartial(partial_);
-      return ResourceExhaustedError("not enough disk space for " + digest_.String() + " (" +
-                                    std::to_string(total_) + " bytes) in " +
-                                    fs::path(partial_).parent_path().string());
-    }
-    // Filesystems without fallocate: a sparse file of the right size will do.
-    if (::ftruncate(fd_, total_) != 0) return ErrnoError("truncate " + partial_, errno);
   }
   for (const auto& part : parts_) RETURN_IF_ERROR(WritePartFile(partial_, *part));
   return Status::Ok();

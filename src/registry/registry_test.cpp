@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <stdlib.h>
+#include <sys/statvfs.h>
 
 #include <condition_variable>
 #include <filesystem>
@@ -80,8 +81,11 @@ enum class Mode {
   kEndless,
   kRedirectFtp,
   kStallOnce,
-  kThrottled
+  kThrottled,
+  kHuge  // HEAD declares 3 TiB (the manifest says the same); a GET would send the small content
 };
+
+constexpr int64_t kHugeBlob = int64_t{3} << 40;
 
 class FakeRegistry {
  public:
@@ -279,6 +283,10 @@ class FakeRegistry {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return !hold_; });
     }
+    if (req.method == "HEAD" && blob.mode == Mode::kHuge) {
+      res.set_header("Content-Length", std::to_string(kHugeBlob));
+      return;
+    }
     if (req.method == "HEAD") {
       size_t size = blob.content.size() - (blob.mode == Mode::kShortHead ? 10 : 0);
       res.set_content(std::string(size, '\0'), "application/octet-stream");
@@ -381,7 +389,8 @@ class RegistryTest : public ::testing::Test {
     m.config = {std::string(store::kMediaTypeConfig), registry_.AddBlob(config_),
                 static_cast<int64_t>(config_.size()), "", ""};
     m.layers.push_back({std::string(store::kMediaTypeModel), registry_.AddBlob(layer_, mode),
-                        static_cast<int64_t>(layer_.size()), "", ""});
+                        mode == Mode::kHuge ? kHugeBlob : static_cast<int64_t>(layer_.size()), "",
+                        ""});
     layer_digest_ = m.layers[0].digest;
     std::string bytes = store::SerializeManifest(m);
     registry_.AddManifest("ns/model:tag", bytes);
@@ -527,6 +536,25 @@ TEST_F(RegistryTest, WrongContentIsRefusedAndRemoved) {
   ExpectNothingStored();
   // No partial files of the bad layer; the config (after it) was never fetched.
   EXPECT_TRUE(BlobFiles().empty());
+}
+
+TEST_F(RegistryTest, ABlobLargerThanTheDiskFailsBeforeDownloading) {
+  // 3 TiB does not fit the test machine's disk: the space is asked for before any GET.
+  Serve(kPart, Mode::kHuge);
+  Status s = DoPull();
+  ASSERT_FALSE(s.ok());
+  struct statvfs disk {};
+  ASSERT_EQ(statvfs(store_.BlobsDir().c_str(), &disk), 0);
+  if (static_cast<double>(disk.f_bavail) * disk.f_frsize >= static_cast<double>(kHugeBlob)) {
+    GTEST_SKIP() << "the disk has 3 TiB free";
+  }
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s.message();
+  EXPECT_NE(s.message().find("not enough disk space for " + layer_digest_.String()),
+            std::string::npos)
+      << s.message();
+  EXPECT_TRUE(registry_.Ranges(layer_digest_).empty());
+  ExpectNothingStored();
+  EXPECT_TRUE(BlobFiles().empty()) << BlobFiles().front();
 }
 
 TEST_F(RegistryTest, ShortBlobIsRefusedBeforeDownloading) {
