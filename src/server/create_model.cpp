@@ -378,72 +378,6 @@ Status PrepareParams(const store::Store& store, PreparedCreate* p) {
 
 // ---- Go's encoding/json ----
 
-void AppendGoString(std::string_view s, std::string* out) {
-  static const char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          *out += "\\\"";
-          break;
-        case '\\':
-          *out += "\\\\";
-          break;
-        case '\n':
-          *out += "\\n";
-          break;
-        case '\r':
-          *out += "\\r";
-          break;
-        case '\t':
-          *out += "\\t";
-          break;
-        case '\b':
-          *out += "\\b";
-          break;
-        case '\f':
-          *out += "\\f";
-          break;
-        default:
-          if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-            *out += "\\u00";
-            out->push_back(kHex[c >> 4]);
-            out->push_back(kHex[c & 15]);
-          } else {
-            out->push_back(static_cast<char>(c));
-          }
-      }
-      ++i;
-      continue;
-    }
-    // A valid UTF-8 sequence is copied (U+2028/U+2029 escaped); anything else is U+FFFD.
-    size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
-    uint32_t cp = n == 4 ? c & 7 : n == 3 ? c & 15 : c & 31;
-    bool ok = n > 0 && i + n <= s.size();
-    for (size_t k = 1; ok && k < n; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      ok = (cc & 0xC0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    ok = ok && !(n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) &&
-         !(n == 4 && (cp < 0x10000 || cp > 0x10FFFF));
-    if (!ok) {
-      *out += "\\ufffd";
-      ++i;
-    } else if (cp == 0x2028 || cp == 0x2029) {
-      *out += cp == 0x2028 ? "\\u2028" : "\\u2029";
-      i += n;
-    } else {
-      out->append(s.substr(i, n));
-      i += n;
-    }
-  }
-  out->push_back('"');
-}
-
 // strconv.AppendFloat(f, 'f' or 'e', -1, 64) as encoding/json's floatEncoder picks it.
 void AppendGoFloat(double f, std::string* out) {
   if (!std::isfinite(f)) {
@@ -480,7 +414,7 @@ void AppendGoJson(const Json& v, std::string* out) {
   } else if (v.is_number_float()) {
     AppendGoFloat(v.template get<double>(), out);
   } else if (v.is_string()) {
-    AppendGoString(v.template get_ref<const std::string&>(), out);
+    store::AppendGoJsonString(v.template get_ref<const std::string&>(), out);
   } else if (v.is_array()) {
     out->push_back('[');
     bool first = true;
@@ -496,7 +430,7 @@ void AppendGoJson(const Json& v, std::string* out) {
     for (auto it = v.begin(); it != v.end(); ++it) {
       if (!first) out->push_back(',');
       first = false;
-      AppendGoString(it.key(), out);
+      store::AppendGoJsonString(it.key(), out);
       out->push_back(':');
       AppendGoJson(it.value(), out);
     }

@@ -90,7 +90,25 @@ class Decoder {
   std::string_view source_;
 };
 
-// Go's encodeState.string with HTML escaping on (json.Encoder's default).
+void AppendLayer(const Layer& layer, std::string* out) {
+  *out += "{\"mediaType\":";
+  AppendGoJsonString(layer.media_type, out);
+  *out += ",\"digest\":";
+  AppendGoJsonString(layer.digest.String(), out);
+  *out += ",\"size\":" + std::to_string(layer.size);
+  if (!layer.from.empty()) {
+    *out += ",\"from\":";
+    AppendGoJsonString(layer.from, out);
+  }
+  if (!layer.name.empty()) {
+    *out += ",\"name\":";
+    AppendGoJsonString(layer.name, out);
+  }
+  out->push_back('}');
+}
+
+}  // namespace
+
 void AppendGoJsonString(std::string_view s, std::string* out) {
   static const char* kHex = "0123456789abcdef";
   out->push_back('"');
@@ -166,25 +184,6 @@ void AppendGoJsonString(std::string_view s, std::string* out) {
   }
   out->push_back('"');
 }
-
-void AppendLayer(const Layer& layer, std::string* out) {
-  *out += "{\"mediaType\":";
-  AppendGoJsonString(layer.media_type, out);
-  *out += ",\"digest\":";
-  AppendGoJsonString(layer.digest.String(), out);
-  *out += ",\"size\":" + std::to_string(layer.size);
-  if (!layer.from.empty()) {
-    *out += ",\"from\":";
-    AppendGoJsonString(layer.from, out);
-  }
-  if (!layer.name.empty()) {
-    *out += ",\"name\":";
-    AppendGoJsonString(layer.name, out);
-  }
-  out->push_back('}');
-}
-
-}  // namespace
 
 int64_t Manifest::Size() const {
   int64_t total = config.size;

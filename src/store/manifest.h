@@ -64,4 +64,9 @@ Result<Manifest> ParseManifest(std::string_view json, std::string_view source);
 // Go's json.NewEncoder(w).Encode(m) for Ollama's Manifest struct, byte for byte.
 std::string SerializeManifest(const Manifest& manifest);
 
+// Appends `s` as Go's encoding/json writes a string (json.Encoder's default, HTML escaping on):
+// <, > and & as \u003c..., U+2028/U+2029 escaped, each invalid UTF-8 byte as \ufffd. Ollama
+// writes manifests and model configs this way, and their digests depend on the exact bytes.
+void AppendGoJsonString(std::string_view s, std::string* out);
+
 }  // namespace corral::store

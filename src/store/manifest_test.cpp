@@ -131,6 +131,31 @@ TEST(ManifestTest, SerializesAsGoJsonEncoder) {
   EXPECT_EQ(back->config, m.config);
 }
 
+TEST(ManifestTest, GoJsonStringEscapesAsGoDoes) {
+  // Go's encoding/json (HTML escaping on) replaces each byte that does not start a valid UTF-8
+  // sequence with \ufffd: lead bytes beyond 0xF4, overlong forms, surrogates, cut sequences.
+  struct Case {
+    std::string in, want;
+  } cases[] = {
+      {"<a&b>", R"("\u003ca\u0026b\u003e")"},
+      {"\x01\x7f\"\\", R"("\u0001)"
+                       "\x7f"
+                       R"(\"\\")"},
+      {"\xe2\x80\xa8\xe2\x80\xa9", R"("\u2028\u2029")"},
+      {"\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\""},  // U+1F600 is copied
+      {"\xf8\x88\x80\x80", R"("\ufffd\ufffd\ufffd\ufffd")"},
+      {"\xf5\x80\x80\x80", R"("\ufffd\ufffd\ufffd\ufffd")"},
+      {"\xc0\x80", R"("\ufffd\ufffd")"},
+      {"\xed\xa0\x80", R"("\ufffd\ufffd\ufffd")"},
+      {"a\xe2\x82", R"("a\ufffd\ufffd")"},
+  };
+  for (const Case& c : cases) {
+    std::string out;
+    AppendGoJsonString(c.in, &out);
+    EXPECT_EQ(out, c.want) << c.in;
+  }
+}
+
 TEST(ManifestTest, ParseOfSerializeIsIdentity) {
   Result<Manifest> m = ParseManifest(kOllamaManifest, "test");
   ASSERT_TRUE(m.ok());
