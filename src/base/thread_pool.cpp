@@ -12,12 +12,12 @@ namespace corral {
 namespace {
 
 // How a waiting thread (a worker between jobs, the caller waiting for workers) spends its
-// time before parking on a condition variable: kSpinIterations checks (~0.6 ms in all), with a
-// pause between them (~25 ns on Zen 4) and a yield (~1 us) every kYieldEvery-th, so an
-// oversubscribed or busy machine runs the thread being waited for instead of the spinner.
+// time before parking on a condition variable: spin_checks_ checks (by default 2^14, ~0.6 ms
+// in all), with a pause between them (~25 ns on Zen 4) and a yield (~1 us) every
+// kYieldEvery-th, so an oversubscribed or busy machine runs the thread being waited for
+// instead of the spinner.
 // Measured on the shared 2-core VM: pure spinning costs 0.1-1 ms per call as soon as other
 // processes compete for the cores; with the yields a 2-thread call costs ~2-3 us there.
-constexpr int kSpinIterations = 1 << 14;
 constexpr int kYieldEvery = 64;
 
 void CpuRelax(int iteration) {
@@ -61,9 +61,11 @@ void RunMarked(const ThreadPool* pool, int thread_index, const RangeFnRef& fn, i
 
 }  // namespace
 
-ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads) {
+ThreadPool::ThreadPool(int num_threads, int spin_checks)
+    : num_threads_(num_threads), spin_checks_(spin_checks) {
   CHECK(num_threads >= 1 && static_cast<uint64_t>(num_threads) <= kChunkMask)
       << "thread count out of range: " << num_threads;
+  CHECK(spin_checks >= 0) << "spin_checks out of range: " << spin_checks;
   workers_.reserve(num_threads - 1);
   for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
@@ -121,7 +123,7 @@ void ThreadPool::RunChunk(int chunk) {
 }
 
 void ThreadPool::WaitForWorkers() {
-  for (int i = 0; i < kSpinIterations; ++i) {
+  for (int i = 0; i < spin_checks_; ++i) {
     if (pending_.load(std::memory_order_acquire) == 0) return;
     CpuRelax(i);
   }
@@ -134,7 +136,7 @@ void ThreadPool::WaitForWorkers() {
 void ThreadPool::Park() { park_hint_.store(true, std::memory_order_relaxed); }
 
 uint64_t ThreadPool::WaitForWork(uint64_t seen) {
-  for (int i = 0; i < kSpinIterations; ++i) {
+  for (int i = 0; i < spin_checks_; ++i) {
     const uint64_t word = work_word_.load(std::memory_order_acquire);
     if (word != seen) return word;
     // A stale hint only parks a worker early: parking below is correct at any time.

@@ -48,7 +48,10 @@ class ThreadPool {
  public:
   // `num_threads` counts the calling thread: a pool of N starts N-1 workers, and the thread
   // calling ParallelFor does the first chunk. N must be >= 1; N == 1 runs everything inline.
-  explicit ThreadPool(int num_threads);
+  // `spin_checks`: how long a waiting thread spins before it parks (see thread_pool.cpp); tests
+  // set it huge to see what Park alone does.
+  static constexpr int kDefaultSpinChecks = 1 << 14;
+  explicit ThreadPool(int num_threads, int spin_checks = kDefaultSpinChecks);
   ~ThreadPool();
 
   ThreadPool(const ThreadPool&) = delete;
@@ -70,6 +73,9 @@ class ThreadPool {
   // The next ParallelFor wakes them as usual.
   void Park();
 
+  // Workers parked (or parking) on the condition variable, for tests.
+  int parked_workers() const { return parked_workers_.load(std::memory_order_seq_cst); }
+
   // Threads worth using on this machine: std::thread::hardware_concurrency(), at least 1.
   static int DefaultThreadCount();
 
@@ -81,6 +87,7 @@ class ThreadPool {
   void WaitForWorkers();
 
   const int num_threads_;
+  const int spin_checks_;
   std::vector<std::thread> workers_;
 
   // Serializes ParallelFor calls coming from different threads.

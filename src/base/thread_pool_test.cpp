@@ -205,6 +205,32 @@ TEST(ThreadPoolTest, DestroysWhileWorkersAreParkedOrSpinning) {
 namespace corral {
 namespace {
 
+// Waits up to `limit` for `pool` to have `want` parked workers.
+bool ParkedWithin(const ThreadPool& pool, int want, std::chrono::milliseconds limit) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (pool.parked_workers() != want) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// What Park is for: workers spinning for the next call give their cores back at once. With a
+// spin of 2^30 checks (tens of seconds) they are still spinning 200 ms after a call; after Park
+// they are parked well within a second.
+TEST(ThreadPoolTest, ParkStopsTheWorkersSpinning) {
+  ThreadPool pool(3, /*spin_checks=*/1 << 30);
+  std::atomic<int> ran{0};
+  pool.ParallelFor(3, [&](int64_t, int64_t, int) { ++ran; });
+  EXPECT_EQ(ran.load(), 3);
+  EXPECT_FALSE(ParkedWithin(pool, 2, std::chrono::milliseconds(200)));
+  pool.Park();
+  EXPECT_TRUE(ParkedWithin(pool, 2, std::chrono::seconds(5)));
+  // Parked workers still take the next call.
+  pool.ParallelFor(3, [&](int64_t, int64_t, int) { ++ran; });
+  EXPECT_EQ(ran.load(), 6);
+}
+
 // Park only shortens the workers' spin: calls before and after it (and racing with it from
 // another thread) still run every chunk exactly once.
 TEST(ThreadPoolTest, ParkBetweenCallsKeepsEveryCallCorrect) {
