@@ -264,7 +264,7 @@ class BlobDownload {
 };
 
 void BlobDownload::HashLoop() {
-  std::vector<char> buf(1 << 20);  // stays in L2 while it is hashed
+  std::vector<char> buf(1 << 20);  // read back and hashed 1 MB at a time
   while (true) {
     bool finished = workers_done_ || Stopped();  // read before the prefix: nothing is missed
     int64_t prefix = Prefix();

@@ -117,6 +117,8 @@ function writeBlob(models, content) {
 
 const mb = (bytes, seconds) => bytes / 1e6 / seconds;
 
+const fmt = (x) => x.toFixed(0).padStart(6);
+
 // Before each timed transfer: the writeback and discards (the filesystem may be mounted with
 // `discard`) left by the previous step are flushed and given a moment, so no measurement pays
 // for the one before it.
@@ -124,7 +126,6 @@ async function settle() {
   spawnSync('sync');
   await new Promise((r) => setTimeout(r, 1000));
 }
-const fmt = (x) => x.toFixed(0).padStart(6);
 
 const tmp = fs.mkdtempSync(path.join(option('--tmp', os.tmpdir()), 'corral-pull-bench-'));
 let registry = null;
