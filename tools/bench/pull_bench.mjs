@@ -116,7 +116,6 @@ function writeBlob(models, content) {
 }
 
 const mb = (bytes, seconds) => bytes / 1e6 / seconds;
-
 const fmt = (x) => x.toFixed(0).padStart(6);
 
 // Before each timed transfer: the writeback and discards (the filesystem may be mounted with
